@@ -1,0 +1,267 @@
+/**
+ * The pipeline file's schema. One definition gives three things: validation
+ * (Ajv), the TypeScript types the code uses (Static<>), and the JSON Schema
+ * published for editors (`earshot schema`). Defaults live here and only here.
+ *
+ * Naming follows anchors.md: snake_case, the unit in the name (`_ms`, `_seconds`),
+ * variants chosen by a `type` key.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Strict = { additionalProperties: false } as const;
+
+/** A field whose value must never be logged or echoed. */
+function Secret(description: string): TSchema {
+  return Type.String({ minLength: 1, description, 'x-secret': true });
+}
+
+function overflowPolicy() {
+  return Type.Union([Type.Literal('drop_oldest'), Type.Literal('drop_newest')], {
+    default: 'drop_oldest',
+    description: 'What a full buffer does with one more item: drop the oldest queued item, or the new one. Every drop is counted.',
+  });
+}
+export const OverflowPolicy = overflowPolicy();
+export type OverflowPolicy = Static<typeof OverflowPolicy>;
+
+// ---------------------------------------------------------------- sources
+
+const AudioFormatFields = {
+  sample_rate: Type.Integer({ minimum: 8000, maximum: 192000, default: 16000, description: 'Sample rate sent to the transcriber, in Hz.' }),
+  channels: Type.Integer({ minimum: 1, maximum: 1, default: 1, description: 'Channels sent to the transcriber (the v3 API takes mono).' }),
+  frame_ms: Type.Integer({ minimum: 10, maximum: 1000, default: 50, description: 'Audio per frame, in milliseconds.' }),
+  ring_seconds: Type.Number({ minimum: 0.5, maximum: 600, default: 10, description: 'Capacity of the capture ring, in seconds of audio.' }),
+  ring_policy: overflowPolicy(),
+};
+
+export const PortAudioSource = Type.Object(
+  {
+    type: Type.Literal('portaudio'),
+    device: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+        description: 'Exact name, /regex/, plain substring, or numeric id. Default: the system default input.',
+      }),
+    ),
+    open_format: Type.Union([Type.Literal('auto'), Type.Literal('requested'), Type.Literal('native')], {
+      default: 'auto',
+      description: 'auto: open at sample_rate/channels when the device accepts them, else at its native format and convert.',
+    }),
+    ...AudioFormatFields,
+  },
+  Strict,
+);
+
+export const FileSource = Type.Object(
+  {
+    type: Type.Literal('file'),
+    path: Type.String({ minLength: 1, description: 'A WAV file, or raw 16-bit little-endian PCM at sample_rate (`.raw`/`.pcm`).' }),
+    realtime: Type.Boolean({ default: true, description: 'Pace frames at real time (true) or as fast as the pipeline takes them.' }),
+    loop: Type.Boolean({ default: false }),
+    ...AudioFormatFields,
+  },
+  Strict,
+);
+
+export const SyntheticSource = Type.Object(
+  {
+    type: Type.Literal('synthetic'),
+    signal: Type.Union([Type.Literal('tone'), Type.Literal('noise'), Type.Literal('silence')], { default: 'tone' }),
+    frequency_hz: Type.Number({ exclusiveMinimum: 0, default: 440 }),
+    amplitude: Type.Number({ minimum: 0, maximum: 1, default: 0.3 }),
+    duration_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'Stop after this much audio; default: run until stopped.' })),
+    ...AudioFormatFields,
+  },
+  Strict,
+);
+
+export const Source = Type.Union([PortAudioSource, FileSource, SyntheticSource]);
+export type SourceConfig = Static<typeof Source>;
+export type PortAudioSourceConfig = Static<typeof PortAudioSource>;
+export type FileSourceConfig = Static<typeof FileSource>;
+export type SyntheticSourceConfig = Static<typeof SyntheticSource>;
+
+// ---------------------------------------------------------------- transcribers
+
+export const Reconnect = Type.Object(
+  {
+    max_attempts: Type.Integer({ minimum: 0, default: 20, description: 'Consecutive failed attempts before the pipeline stops; 0: never give up.' }),
+    initial_delay_ms: Type.Integer({ minimum: 0, default: 250 }),
+    max_delay_ms: Type.Integer({ minimum: 0, default: 15000 }),
+  },
+  { ...Strict, default: {} },
+);
+
+export const AssemblyAITranscriber = Type.Object(
+  {
+    type: Type.Literal('assemblyai'),
+    api_key: Type.Optional(Secret('API key, sent in the Authorization header.')),
+    token: Type.Optional(Secret('Temporary token, sent as the `token` query parameter.')),
+    url: Type.String({ format: 'uri', pattern: '^wss?://', default: 'wss://streaming.assemblyai.com/v3/ws' }),
+    params: Type.Record(Type.String(), Type.Unknown(), {
+      default: {},
+      description: 'v3 connection parameters by their API names (format_turns, speech_model, keyterms_prompt, ...).',
+    }),
+    reconnect: Reconnect,
+    buffer_seconds: Type.Number({ minimum: 0, maximum: 3600, default: 30, description: 'Audio kept while disconnected, replayed on reconnect.' }),
+    connect_timeout_ms: Type.Integer({ minimum: 100, default: 10000 }),
+    termination_timeout_ms: Type.Integer({ minimum: 100, default: 5000 }),
+  },
+  Strict,
+);
+
+export const LocalTranscriber = Type.Object(
+  {
+    type: Type.Literal('local'),
+    engine: Type.Literal('pocketsphinx', { default: 'pocketsphinx' }),
+    model_dir: Type.String({ default: '/usr/share/pocketsphinx/model/en-us' }),
+    restart: Reconnect,
+    buffer_seconds: Type.Number({ minimum: 0, maximum: 3600, default: 30 }),
+  },
+  Strict,
+);
+
+export const Transcriber = Type.Union([AssemblyAITranscriber, LocalTranscriber]);
+export type TranscriberConfig = Static<typeof Transcriber>;
+export type AssemblyAITranscriberConfig = Static<typeof AssemblyAITranscriber>;
+export type LocalTranscriberConfig = Static<typeof LocalTranscriber>;
+export type ReconnectConfig = Static<typeof Reconnect>;
+
+// ---------------------------------------------------------------- sinks
+
+const SinkQueueFields = {
+  name: Type.Optional(Type.String({ minLength: 1, description: 'Names the sink in logs and metrics; default: its type and index.' })),
+  queue_events: Type.Integer({ minimum: 1, default: 10000, description: 'Bounded queue in front of the sink.' }),
+  queue_policy: overflowPolicy(),
+};
+
+export const ConsoleSink = Type.Object(
+  {
+    type: Type.Literal('console'),
+    partials: Type.Union([Type.Boolean(), Type.Literal('auto')], {
+      default: 'auto',
+      description: 'Show partial turns rewritten in place; auto: only when stdout is a terminal.',
+    }),
+    timestamps: Type.Boolean({ default: false }),
+    labels: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Prefix lines with the pipeline label; auto: when several pipelines run.' }),
+    color: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto' }),
+    ...SinkQueueFields,
+  },
+  Strict,
+);
+
+export const FileSink = Type.Object(
+  {
+    type: Type.Literal('file'),
+    path: Type.String({ minLength: 1, description: 'Path template: {pipeline}, {label}, {date}, {time}, {session}.' }),
+    format: Type.Union([Type.Literal('text'), Type.Literal('jsonl'), Type.Literal('srt'), Type.Literal('vtt')], { default: 'jsonl' }),
+    partials: Type.Boolean({ default: false, description: 'Also write partial turns (jsonl only).' }),
+    rotate: Type.Optional(
+      Type.Object(
+        {
+          max_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          max_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+        },
+        Strict,
+      ),
+    ),
+    ...SinkQueueFields,
+  },
+  Strict,
+);
+
+export const WebhookSink = Type.Object(
+  {
+    type: Type.Literal('webhook'),
+    url: Type.String({ format: 'uri', pattern: '^https?://' }),
+    secret: Type.Optional(Secret('Standard Webhooks signing secret (`whsec_...` base64, or any string).')),
+    headers: Type.Record(Type.String(), Type.String(), { default: {} }),
+    partials: Type.Boolean({ default: false }),
+    batch_max_events: Type.Integer({ minimum: 1, default: 1 }),
+    batch_timeout_ms: Type.Integer({ minimum: 0, default: 0 }),
+    timeout_ms: Type.Integer({ minimum: 100, default: 10000 }),
+    retry_initial_delay_ms: Type.Integer({ minimum: 0, default: 500 }),
+    retry_max_delay_ms: Type.Integer({ minimum: 0, default: 60000 }),
+    spool_dir: Type.Optional(Type.String({ minLength: 1, description: 'Where undelivered turns wait, across restarts. Default: a directory under the state dir.' })),
+    ...SinkQueueFields,
+  },
+  Strict,
+);
+
+export const WavSink = Type.Object(
+  {
+    type: Type.Literal('wav'),
+    path: Type.String({ minLength: 1, description: 'Path template: {pipeline}, {label}, {date}, {time}.' }),
+    rotate_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    name: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  Strict,
+);
+
+export const PluginSink = Type.Object(
+  {
+    type: Type.Literal('plugin'),
+    module: Type.String({ minLength: 1, description: 'A path (relative to the pipeline file) or a package name.' }),
+    options: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    ...SinkQueueFields,
+  },
+  Strict,
+);
+
+export const Sink = Type.Union([ConsoleSink, FileSink, WebhookSink, WavSink, PluginSink]);
+export type SinkConfig = Static<typeof Sink>;
+export type ConsoleSinkConfig = Static<typeof ConsoleSink>;
+export type FileSinkConfig = Static<typeof FileSink>;
+export type WebhookSinkConfig = Static<typeof WebhookSink>;
+export type WavSinkConfig = Static<typeof WavSink>;
+export type PluginSinkConfig = Static<typeof PluginSink>;
+
+// ---------------------------------------------------------------- file
+
+export const Pipeline = Type.Object(
+  {
+    label: Type.Optional(Type.String({ minLength: 1, description: 'Shown with each line of this pipeline (`me`, `them`).' })),
+    source: Source,
+    transcriber: Transcriber,
+    sinks: Type.Array(Sink, { minItems: 1 }),
+  },
+  Strict,
+);
+export type PipelineConfig = Static<typeof Pipeline>;
+
+export const Service = Type.Object(
+  {
+    http: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ default: '127.0.0.1' }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
+        },
+        Strict,
+      ),
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+          { default: 'info' },
+        ),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    shutdown_timeout_ms: Type.Integer({ minimum: 100, default: 20000 }),
+    state_dir: Type.String({ default: '.earshot', description: 'Spools and other state, relative to the pipeline file.' }),
+  },
+  { ...Strict, default: {} },
+);
+export type ServiceConfig = Static<typeof Service>;
+
+export const PipelineFile = Type.Object(
+  {
+    version: Type.Literal(1),
+    service: Service,
+    pipelines: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Pipeline, { minProperties: 1 }),
+  },
+  { ...Strict, $id: 'https://earshot.dev/schema/pipeline-file-v1.json', title: 'earshot pipeline file' },
+);
+export type PipelineFileConfig = Static<typeof PipelineFile>;
