@@ -6,12 +6,12 @@
  * Naming follows anchors.md: snake_case, the unit in the name (`_ms`, `_seconds`),
  * variants chosen by a `type` key.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TString } from '@sinclair/typebox';
 
 const Strict = { additionalProperties: false } as const;
 
 /** A field whose value must never be logged or echoed. */
-function Secret(description: string): TSchema {
+function Secret(description: string): TString {
   return Type.String({ minLength: 1, description, 'x-secret': true });
 }
 

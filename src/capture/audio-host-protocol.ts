@@ -1,0 +1,45 @@
+/** Messages between the main thread and the audio host thread. */
+import type { SourceConfig } from '../config/schema.js';
+import type { CaptureDevice } from './devices.js';
+import type { SourceInfo } from './sources/source.js';
+
+export type HostRequest =
+  | { type: 'open'; id: number; pipeline: string; source: SourceConfig; baseDir: string; ring: SharedArrayBuffer }
+  | { type: 'close'; id: number; pipeline: string }
+  | { type: 'devices'; id: number }
+  | { type: 'shutdown'; id: number };
+
+export type HostReply =
+  | { type: 'reply'; id: number; ok: true; info?: SourceInfo; devices?: CaptureDevice[] }
+  | { type: 'reply'; id: number; ok: false; error: SerializedError };
+
+export interface SerializedError {
+  name: string;
+  message: string;
+}
+
+export interface CaptureStats {
+  state: CaptureState;
+  framesWritten: number;
+  framesDropped: number;
+  samplesLost: number;
+  overflows: number;
+  restarts: number;
+}
+
+export type CaptureState = 'opening' | 'running' | 'restarting' | 'ended' | 'closed';
+
+export type HostEvent =
+  | { type: 'event'; pipeline: string; kind: 'opened'; info: SourceInfo; restarted: boolean }
+  | { type: 'event'; pipeline: string; kind: 'failed'; error: SerializedError; retryInMs: number }
+  | { type: 'event'; pipeline: string; kind: 'ended' }
+  | { type: 'event'; pipeline: string; kind: 'overflow'; detail: string; lostSamples: number }
+  | { type: 'event'; pipeline: string; kind: 'ring_full'; dropped: number; policy: string }
+  | { type: 'stats'; pipelines: Record<string, CaptureStats> };
+
+export type HostMessage = HostReply | HostEvent;
+
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: 'Error', message: String(error) };
+}

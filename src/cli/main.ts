@@ -1,0 +1,69 @@
+/** The `earshot` command line. */
+import { Command, CommanderError } from 'commander';
+import { AudioHostClient } from '../capture/audio-host-client.js';
+import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
+import { ConfigError, loadPipelineFile } from '../config/load.js';
+import { runService } from '../service/service.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode);
+    console.error(`earshot: ${(error as Error).message}`);
+    process.exit(1);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('earshot')
+    .description('Transcribe what this computer plays, in real time.')
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run every pipeline in a file until SIGINT/SIGTERM (a second signal stops at once)')
+    .argument('<pipeline.yaml>', 'the pipeline file')
+    .action(async (file: string) => {
+      process.exitCode = await runService(file);
+    });
+
+  program
+    .command('validate')
+    .description('check a pipeline file; print each problem and exit 1, or exit 0')
+    .argument('<pipeline.yaml>', 'the pipeline file')
+    .action(async (file: string) => {
+      try {
+        const config = await loadPipelineFile(file);
+        const names = Object.keys(config.pipelines);
+        console.log(`${file}: ok (${names.length} pipelines: ${names.join(', ')})`);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        console.log(error.message);
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('devices')
+    .description('list capture devices; loopback-looking ones are marked')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const host = new AudioHostClient();
+      await host.start();
+      try {
+        const devices = await host.listDevices();
+        if (options.json) {
+          console.log(JSON.stringify(devices, null, 2));
+        } else {
+          console.log(formatDeviceTable(devices));
+          if (!devices.some((d) => d.loopback)) console.log('\nNo loopback device found.\n' + LOOPBACK_SETUP);
+        }
+      } finally {
+        await host.stop();
+      }
+    });
+
+  return program;
+}

@@ -1,0 +1,75 @@
+/**
+ * An actor hosted in a worker thread: one long-running piscina task, talked
+ * to over its own MessagePort. A task that throws or whose thread dies is a
+ * failure its supervisor sees (and may restart); a task that returns has
+ * finished its work.
+ */
+import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import type { Piscina } from 'piscina';
+import type { Supervisable } from './actor.js';
+
+export interface WorkerTaskOptions<Out> {
+  name: string;
+  pool: Piscina;
+  /** The task's payload, given the worker's end of the port (transfer it). */
+  payload: (port: MessagePort) => { data: unknown; transferList: TransferListItem[] };
+  onMessage: (message: Out) => void;
+}
+
+export class WorkerTask<In, Out> implements Supervisable {
+  readonly name: string;
+  private port: MessagePort | undefined;
+  private running: Promise<void> | undefined;
+  private readonly failureListeners: ((error: Error) => void)[] = [];
+  private readonly doneListeners: (() => void)[] = [];
+
+  constructor(private readonly options: WorkerTaskOptions<Out>) {
+    this.name = options.name;
+  }
+
+  start(): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    port1.on('message', (message: Out) => this.options.onMessage(message));
+    const { data, transferList } = this.options.payload(port2);
+    const run = this.options.pool.run(data, { transferList });
+    this.running = run.then(
+      () => {
+        for (const listener of this.doneListeners) listener();
+      },
+      (error: unknown) => {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        for (const listener of this.failureListeners) listener(failure);
+      },
+    );
+    return Promise.resolve();
+  }
+
+  /** Sends a message to the task; ignored when it is not running. */
+  post(message: In): void {
+    this.port?.postMessage(message);
+  }
+
+  /** Resolves when the current run settles (finished or failed). */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
+  stop(): Promise<void> {
+    return this.settled();
+  }
+
+  onFailure(listener: (error: Error) => void): void {
+    this.failureListeners.push(listener);
+  }
+
+  onDone(listener: () => void): void {
+    this.doneListeners.push(listener);
+  }
+
+  /** Closes our end of the port (after the task finished). */
+  close(): void {
+    this.port?.close();
+    this.port = undefined;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * One pipeline, assembled from its actors: capture (in the audio host
+ * thread) fills a ring; the transport worker reads it and streams to the
+ * transcriber; transcript events come back here and fan out, through an RxJS
+ * subject, to one SinkActor per sink.
+ *
+ * Stopping drains in order: capture stops (the ring closes), the transport
+ * sends what is left, ends the session and delivers the last turns, then
+ * every sink drains its queue and flushes.
+ */
+import type { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { Subject } from 'rxjs';
+import type { AudioHostClient } from '../capture/audio-host-client.js';
+import { FrameRing } from '../capture/ring.js';
+import type { PipelineConfig } from '../config/schema.js';
+import type { TranscriptEvent } from '../model/transcript.js';
+import { Supervisor } from '../pipeline/supervisor.js';
+import { WorkerTask } from '../pipeline/worker-task.js';
+import { createSinkActors } from '../sinks/registry.js';
+import type { SinkActor } from '../sinks/sink-actor.js';
+import type { StreamStats, StreamStatus } from '../transport/stream.js';
+import type { FromWorker, PipelineTask, ToWorker } from '../transport/worker-protocol.js';
+import { relayLogLine } from './logger.js';
+
+export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface PipelineRunnerOptions {
+  name: string;
+  config: PipelineConfig;
+  baseDir: string;
+  stateDir: string;
+  host: AudioHostClient;
+  transportPool: Piscina;
+  logger: Logger;
+  logLevel: string;
+  pipelineCount: number;
+  /** Bound on sending the last audio and waiting for the last turns. */
+  finishTimeoutMs: number;
+}
+
+export class PipelineStartError extends Error {
+  override readonly name = 'PipelineStartError';
+}
+
+export class PipelineRunner {
+  readonly name: string;
+  state: PipelineState = 'starting';
+  transcriberStatus: StreamStatus | undefined;
+  transportStats: StreamStats | undefined;
+  failure: string | undefined;
+  readonly transcripts = new Subject<TranscriptEvent>();
+  private readonly logger: Logger;
+  private ring: FrameRing | undefined;
+  private sinks: SinkActor[] = [];
+  private transport: WorkerTask<ToWorker, FromWorker> | undefined;
+  private readonly supervisor: Supervisor;
+  private ended: () => void = () => undefined;
+  /** Resolves when the pipeline has stopped, whether asked to or by itself (file ended, permanent failure). */
+  readonly done: Promise<void>;
+  private stopRequested = false;
+
+  constructor(private readonly options: PipelineRunnerOptions) {
+    this.name = options.name;
+    this.logger = options.logger.child({ pipeline: options.name });
+    this.done = new Promise((resolve) => {
+      this.ended = resolve;
+    });
+    this.supervisor = new Supervisor({
+      maxRestarts: 5,
+      windowMs: 60000,
+      backoff: { initialDelayMs: 200, maxDelayMs: 5000 },
+      logger: this.logger,
+      onGiveUp: (_child, error) => this.markFailed(`the transport worker keeps crashing: ${error.message}`),
+    });
+  }
+
+  get sinkActors(): readonly SinkActor[] {
+    return this.sinks;
+  }
+
+  async start(): Promise<void> {
+    const { config, name } = this.options;
+    const source = config.source;
+    const frameSamples = Math.round((source.sample_rate * source.frame_ms) / 1000);
+    this.ring = FrameRing.create({
+      capacityFrames: Math.ceil((source.ring_seconds * 1000) / source.frame_ms),
+      frameSamples,
+      sampleRate: source.sample_rate,
+      policy: source.ring_policy,
+    });
+
+    this.sinks = await createSinkActors(config, {
+      pipeline: name,
+      baseDir: this.options.baseDir,
+      stateDir: this.options.stateDir,
+      logger: this.logger,
+      pipelineCount: this.options.pipelineCount,
+    });
+    for (const sink of this.sinks) {
+      try {
+        await sink.start();
+      } catch (error) {
+        throw new PipelineStartError(`pipeline ${name}: sink ${sink.name} cannot start: ${(error as Error).message}`, { cause: error });
+      }
+      this.transcripts.subscribe((event) => sink.tell(event));
+    }
+
+    const ring = this.ring;
+    this.transport = new WorkerTask<ToWorker, FromWorker>({
+      name: `${name}/transport`,
+      pool: this.options.transportPool,
+      payload: (port) => {
+        const task: PipelineTask = {
+          pipeline: name,
+          config,
+          ring: ring.buffer,
+          port,
+          baseDir: this.options.baseDir,
+          logLevel: this.options.logLevel,
+          finishTimeoutMs: this.options.finishTimeoutMs,
+        };
+        return { data: task, transferList: [port] };
+      },
+      onMessage: (message) => this.onWorkerMessage(message),
+    });
+    this.transport.onDone(() => void this.onTransportEnded());
+    await this.supervisor.supervise(this.transport);
+
+    try {
+      const info = await this.options.host.open(name, source, this.options.baseDir, ring.buffer);
+      if (info) this.logger.info({ capture: info.description, conversion: info.conversion }, `capturing from ${info.description}`);
+    } catch (error) {
+      this.transport.post({ type: 'abort' });
+      throw new PipelineStartError(`pipeline ${name}: ${(error as Error).message}`, { cause: error });
+    }
+    this.state = 'running';
+  }
+
+  /** Graceful stop: capture, then transport (bounded), then sinks. */
+  async stop(): Promise<void> {
+    if (this.stopRequested) return this.done;
+    this.stopRequested = true;
+    if (this.state === 'running' || this.state === 'starting') this.state = 'stopping';
+    await this.options.host.close(this.name).catch((error: unknown) => {
+      this.logger.warn({ err: error }, 'capture did not close cleanly');
+    });
+    this.ring?.close();
+    return this.done;
+  }
+
+  /** Second signal: stop sending and retrying now; sinks still get what is queued. */
+  abort(): void {
+    this.transport?.post({ type: 'abort' });
+    for (const sink of this.sinks) sink.hurry();
+  }
+
+  private onWorkerMessage(message: FromWorker): void {
+    switch (message.type) {
+      case 'transcript':
+        this.transcripts.next(message.event);
+        return;
+      case 'status':
+        this.transcriberStatus = message.status;
+        if (message.status.state === 'failed') {
+          this.markFailed(message.status.error?.message ?? 'transcriber failed');
+          void this.stop();
+        }
+        return;
+      case 'stats':
+        this.transportStats = message.stats;
+        return;
+      case 'log':
+        relayLogLine(this.options.logger, message.line);
+        return;
+      case 'ended':
+        if (message.failed) this.markFailed(message.failed.message);
+        return;
+    }
+  }
+
+  private async onTransportEnded(): Promise<void> {
+    this.transport?.close();
+    // Capture may still run if the transport ended on its own (permanent failure).
+    if (!this.stopRequested) {
+      this.stopRequested = true;
+      await this.options.host.close(this.name).catch(() => undefined);
+    }
+    this.transcripts.complete();
+    for (const sink of this.sinks) {
+      await sink.drain().catch((error: unknown) => this.logger.error({ err: error, sink: sink.name }, 'sink failed to drain'));
+    }
+    if (this.state !== 'failed') this.state = 'stopped';
+    this.logger.info({ state: this.state }, `pipeline ${this.state}`);
+    this.ended();
+  }
+
+  private markFailed(reason: string): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.failure = reason;
+    this.logger.error({ reason }, `pipeline failed: ${reason}`);
+  }
+}

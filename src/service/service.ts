@@ -1,0 +1,206 @@
+/**
+ * `earshot run`: every pipeline of a file, as one long-lived service. One
+ * audio host thread owns capture for all of them; a pool of transport
+ * workers carries their audio; the main thread keeps config, logs and sinks.
+ * SIGINT/SIGTERM stop gracefully (drain, Terminate, flush); a second signal
+ * stops at once.
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import type { Logger } from 'pino';
+import { AudioHostClient } from '../capture/audio-host-client.js';
+import { loadPipelineFile, ConfigError } from '../config/load.js';
+import type { PipelineFileConfig } from '../config/schema.js';
+import { Supervisor } from '../pipeline/supervisor.js';
+import { createLogger } from './logger.js';
+import { PipelineRunner, PipelineStartError } from './pipeline-runner.js';
+
+export const ExitCode = {
+  ok: 0,
+  configInvalid: 1,
+  pipelineFailed: 3,
+  startFailed: 4,
+  forced: 130,
+} as const;
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Where the stop signals come from (the process, or a test). */
+  signals?: NodeJS.EventEmitter;
+  stderr?: NodeJS.WritableStream;
+}
+
+export async function runService(file: string, options: RunOptions = {}): Promise<number> {
+  const stderr = options.stderr ?? process.stderr;
+  let config: PipelineFileConfig;
+  try {
+    config = await loadPipelineFile(file, options.env ?? process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      stderr.write(error.message + '\n');
+      return ExitCode.configInvalid;
+    }
+    throw error;
+  }
+  const logger = createLogger({
+    level: config.service.log.level,
+    format: config.service.log.format,
+    secrets: collectSecrets(config),
+  });
+  const service = new Service(config, resolve(dirname(file)), logger);
+  const signals = options.signals ?? process;
+  let signalCount = 0;
+  const onSignal = (signal: string): void => {
+    signalCount++;
+    if (signalCount === 1) {
+      logger.info({ signal }, `${signal}: stopping gracefully (send it again to stop at once)`);
+      void service.stop();
+    } else {
+      logger.warn({ signal }, `${signal} again: stopping now`);
+      service.abort();
+    }
+  };
+  signals.on('SIGINT', onSignal);
+  signals.on('SIGTERM', onSignal);
+  try {
+    return await service.run();
+  } finally {
+    signals.off('SIGINT', onSignal);
+    signals.off('SIGTERM', onSignal);
+    logger.flush();
+  }
+}
+
+export class Service {
+  private readonly host = new AudioHostClient();
+  private readonly hostSupervisor: Supervisor;
+  private transportPool: Piscina | undefined;
+  readonly runners: PipelineRunner[] = [];
+  private forced = false;
+  private stopping = false;
+
+  constructor(
+    private readonly config: PipelineFileConfig,
+    private readonly baseDir: string,
+    private readonly logger: Logger,
+  ) {
+    this.hostSupervisor = new Supervisor({
+      maxRestarts: 10,
+      windowMs: 60000,
+      backoff: { initialDelayMs: 200, maxDelayMs: 5000 },
+      logger,
+      onGiveUp: (_child, error) => {
+        logger.fatal({ err: error }, 'the audio host keeps crashing; stopping');
+        void this.stop();
+      },
+    });
+    this.host.onEvent((event) => {
+      if (event.type !== 'event') return;
+      const log = logger.child({ pipeline: event.pipeline });
+      switch (event.kind) {
+        case 'failed':
+          log.warn({ err: event.error, retry_in_ms: event.retryInMs }, `capture failed: ${event.error.message}; reopening in ${event.retryInMs} ms`);
+          return;
+        case 'opened':
+          if (event.restarted) log.info({ capture: event.info.description }, 'capture reopened');
+          return;
+        case 'overflow':
+          log.warn({ detail: event.detail, lost_samples: event.lostSamples }, 'capture overflow: audio lost before it reached earshot');
+          return;
+        case 'ring_full':
+          log.error({ dropped_frames: event.dropped, policy: event.policy }, `capture ring full: ${event.dropped} frames dropped (${event.policy})`);
+          return;
+        case 'ended':
+          log.info('capture source ended');
+          return;
+      }
+    });
+  }
+
+  /** Starts every pipeline and resolves with the exit code once all have stopped. */
+  async run(): Promise<number> {
+    const names = Object.keys(this.config.pipelines);
+    const threads = Math.max(1, Math.min(names.length, availableParallelism()));
+    this.transportPool = new Piscina({
+      filename: new URL('../transport/audio-worker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      // Each pipeline's transport is one task for the whole run; several share a thread.
+      concurrentTasksPerWorker: Math.ceil(names.length / threads),
+      idleTimeout: Infinity,
+      atomics: 'disabled',
+    });
+    await this.hostSupervisor.supervise(this.host);
+    const stateDir = resolve(this.baseDir, this.config.service.state_dir);
+    let startFailed = false;
+    for (const name of names) {
+      const runner = new PipelineRunner({
+        name,
+        config: this.config.pipelines[name] as PipelineFileConfig['pipelines'][string],
+        baseDir: this.baseDir,
+        stateDir,
+        host: this.host,
+        transportPool: this.transportPool,
+        logger: this.logger,
+        logLevel: this.config.service.log.level,
+        pipelineCount: names.length,
+        finishTimeoutMs: Math.max(1000, this.config.service.shutdown_timeout_ms - 1000),
+      });
+      this.runners.push(runner);
+      try {
+        await runner.start();
+      } catch (error) {
+        startFailed = true;
+        const message = error instanceof PipelineStartError ? error.message : `pipeline ${name}: ${(error as Error).message}`;
+        this.logger.error({ pipeline: name }, message);
+        runner.state = 'failed';
+        runner.failure = message;
+        break;
+      }
+    }
+    if (startFailed) await this.stop();
+    await Promise.all(this.runners.map((r) => r.done.catch(() => undefined)));
+    await this.shutdown();
+    if (this.forced) return ExitCode.forced;
+    if (startFailed) return ExitCode.startFailed;
+    return this.runners.some((r) => r.state === 'failed') ? ExitCode.pipelineFailed : ExitCode.ok;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const timeout = setTimeout(() => {
+      this.logger.error({ timeout_ms: this.config.service.shutdown_timeout_ms }, 'graceful stop took too long; stopping now');
+      this.abort();
+    }, this.config.service.shutdown_timeout_ms);
+    timeout.unref();
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+    clearTimeout(timeout);
+  }
+
+  abort(): void {
+    this.forced = true;
+    for (const runner of this.runners) runner.abort();
+    void this.stop();
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.hostSupervisor.stopAll();
+    await this.transportPool?.destroy();
+  }
+}
+
+/** Every secret value in the file, so the logger can scrub them wherever they appear. */
+function collectSecrets(config: PipelineFileConfig): string[] {
+  const secrets: string[] = [];
+  for (const pipeline of Object.values(config.pipelines)) {
+    const t = pipeline.transcriber;
+    if (t.type === 'assemblyai') {
+      if (t.api_key) secrets.push(t.api_key);
+      if (t.token) secrets.push(t.token);
+    }
+    for (const sink of pipeline.sinks) if (sink.type === 'webhook' && sink.secret) secrets.push(sink.secret);
+  }
+  return secrets;
+}

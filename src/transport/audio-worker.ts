@@ -1,0 +1,124 @@
+/**
+ * A pipeline's transport worker: the audio half of the pipeline, off the main
+ * thread. It reads frames from the pipeline's ring as they land (Atomics
+ * wake-ups, no message per frame), keeps them in the backlog, and streams
+ * them to the transcriber; transcript events, a few a second, go back to the
+ * main thread by message. Nothing the main thread does (sinks, plugins, slow
+ * I/O) can delay a frame on its way to the socket.
+ *
+ * Runs as one long-lived piscina task per pipeline.
+ */
+import { Observable, tap } from 'rxjs';
+import pino, { type Logger } from 'pino';
+import { FrameRing, type RingFrame } from '../capture/ring.js';
+import type { PipelineConfig } from '../config/schema.js';
+import { assemblyAIConnector } from './connectors.js';
+import { TranscriptionStream, type SessionConnector } from './stream.js';
+import type { FromWorker, PipelineTask, ToWorker } from './worker-protocol.js';
+import type { AudioBacklog } from './backlog.js';
+
+const STATS_INTERVAL_MS = 1000;
+const WAIT_SLICE_MS = 1000;
+
+/**
+ * Frames from the ring, as an Observable that completes when capture has
+ * closed the ring and every frame was read. Each frame is read straight into
+ * a backlog buffer: the one copy a frame makes on its way to the socket.
+ */
+export function ringFrames(ring: FrameRing, backlog: AudioBacklog, stopped: AbortSignal): Observable<RingFrame> {
+  return new Observable<RingFrame>((subscriber) => {
+    let active = true;
+    void (async () => {
+      while (active && !stopped.aborted) {
+        const into = backlog.borrow();
+        const frame = ring.read(into);
+        if (frame) {
+          subscriber.next(frame);
+          continue;
+        }
+        backlog.release(into);
+        if (ring.closed && ring.fill === 0) break;
+        await ring.waitForFrame(WAIT_SLICE_MS);
+      }
+      subscriber.complete();
+    })();
+    return () => {
+      active = false;
+    };
+  });
+}
+
+export default async function runPipelineAudio(task: PipelineTask): Promise<void> {
+  const { port, pipeline, config } = task;
+  const send = (message: FromWorker): void => port.postMessage(message);
+  const logger = pino(
+    { level: task.logLevel, base: { pipeline } },
+    { write: (line: string) => send({ type: 'log', line }) },
+  );
+  const ring = new FrameRing(task.ring);
+  const latencies: number[] = [];
+  const aborted = new AbortController();
+  const stream = new TranscriptionStream({
+    pipeline,
+    ...(config.label !== undefined ? { label: config.label } : {}),
+    sampleRate: ring.sampleRate,
+    frameSamples: ring.frameSamples,
+    bufferSeconds: config.transcriber.buffer_seconds,
+    connect: connectorFor(config, ring.sampleRate, logger),
+    formatTurns: config.transcriber.type === 'assemblyai' && config.transcriber.params.format_turns === true,
+    reconnect: config.transcriber.type === 'assemblyai' ? config.transcriber.reconnect : config.transcriber.restart,
+    terminationTimeoutMs: config.transcriber.type === 'assemblyai' ? config.transcriber.termination_timeout_ms : 10000,
+    lookaheadMs: 60_000,
+    confirmAfterMs: config.transcriber.type === 'assemblyai' ? 5000 : Infinity,
+    logger,
+    onEvent: (event) => send({ type: 'transcript', event }),
+    onStatus: (status) => send({ type: 'status', status }),
+    onFrameSent: (latencyMs) => latencies.push(latencyMs),
+  });
+
+  port.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'abort':
+        aborted.abort();
+        stream.stop();
+        return;
+      case 'force_endpoint':
+        stream.forceEndpoint();
+        return;
+      case 'update_configuration':
+        stream.updateConfiguration(message.params);
+        return;
+    }
+  });
+
+  const statsTimer = setInterval(() => {
+    send({ type: 'stats', stats: stream.snapshotStats(), backlogFrames: stream.backlog.size, latenciesMs: latencies.splice(0) });
+  }, STATS_INTERVAL_MS);
+
+  stream.start();
+  await new Promise<void>((resolve) => {
+    ringFrames(ring, stream.backlog, aborted.signal)
+      .pipe(tap((frame) => stream.backlog.append(frame.seq, frame.captureTimeMs, frame.samples)))
+      .subscribe({ next: (frame) => stream.frameAdded(frame.seq), complete: resolve });
+  });
+
+  // The ring is closed and drained: capture is over (stopped, or the file ended).
+  if (!aborted.signal.aborted) {
+    await stream.finish(AbortSignal.any([AbortSignal.timeout(task.finishTimeoutMs), aborted.signal]));
+  }
+  clearInterval(statsTimer);
+  send({ type: 'stats', stats: stream.snapshotStats(), backlogFrames: stream.backlog.size, latenciesMs: latencies.splice(0) });
+  const failed = stream.failed;
+  send({ type: 'ended', ...(failed ? { failed: { name: failed.name, message: failed.message, permanent: failed.permanent, ...(failed.code !== undefined ? { code: failed.code } : {}) } } : {}) });
+  port.close();
+}
+
+function connectorFor(config: PipelineConfig, sampleRate: number, logger: Logger): SessionConnector {
+  const transcriber = config.transcriber;
+  switch (transcriber.type) {
+    case 'assemblyai':
+      return assemblyAIConnector(transcriber, sampleRate, logger);
+    case 'local':
+      throw new Error('the local transcriber is not available in this build');
+  }
+}

@@ -1,0 +1,474 @@
+/**
+ * The transcription stream of one pipeline: audio in, transcript events out,
+ * across as many transcriber sessions as it takes.
+ *
+ * - Audio waits in the backlog until the transcript covers it. When a session
+ *   dies, the next one is sent everything from the start of the turn that was
+ *   open (or from the last confirmed point), so no turn is lost; the turn
+ *   tracker drops the finals that come twice.
+ * - Transient failures reconnect with jittered exponential backoff; permanent
+ *   ones (bad key, bad parameters) end the stream with the service's reason.
+ * - Sending is paced: never more than lookaheadMs ahead of the session's wall
+ *   clock (the service rejects audio sent faster than real time), never more
+ *   than the socket can take (bufferedAmount), in 50..1000 ms chunks.
+ * - Sessions are rolled over at a turn boundary before the service's maximum
+ *   duration; finish() sends what is left, Terminate, and waits for the last
+ *   turns.
+ */
+import type { Logger } from 'pino';
+import { defer, firstValueFrom, retry, throwError, timer } from 'rxjs';
+import type { ReconnectConfig } from '../config/schema.js';
+import type { TranscriptEvent } from '../model/transcript.js';
+import { backoffDelay, sleep } from '../pipeline/backoff.js';
+import { monotonicMs } from '../capture/clock.js';
+import { AudioBacklog } from './backlog.js';
+import { TranscriberError } from './errors.js';
+import { MAX_CHUNK_MS, MIN_CHUNK_MS, type TerminationMessage, type TurnMessage } from './protocol.js';
+import { SessionTimeline } from './timeline.js';
+import { TurnTracker } from './turns.js';
+import type { SessionListeners } from './v3-session.js';
+
+/** What the stream needs of a session (V3Session provides it). */
+export interface TranscriptionSession {
+  readonly id: string;
+  readonly begin: { expires_at: number };
+  readonly bufferedAmount: number;
+  readonly isOpen: boolean;
+  sendAudio(chunk: Uint8Array): void;
+  forceEndpoint(): void;
+  updateConfiguration(params: Record<string, unknown>): void;
+  terminate(timeoutMs: number): Promise<TerminationMessage | undefined>;
+  close(): void;
+}
+
+export type SessionConnector = (listeners: SessionListeners, signal: AbortSignal) => Promise<TranscriptionSession>;
+
+export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'finishing' | 'ended' | 'failed';
+
+export interface StreamStatus {
+  state: StreamState;
+  sessionId?: string;
+  error?: { name: string; message: string; code?: number; permanent: boolean };
+  retryInMs?: number;
+}
+
+export interface StreamOptions {
+  pipeline: string;
+  label?: string;
+  sampleRate: number;
+  frameSamples: number;
+  bufferSeconds: number;
+  connect: SessionConnector;
+  formatTurns: boolean;
+  reconnect: ReconnectConfig;
+  terminationTimeoutMs: number;
+  /** How far ahead of the session's wall clock audio may be sent (catching up after a reconnect). */
+  lookaheadMs: number;
+  /** Audio sent this long ago with no turn open is taken as transcribed; Infinity: only finals confirm. */
+  confirmAfterMs: number;
+  logger: Logger;
+  onEvent(event: TranscriptEvent): void;
+  onStatus(status: StreamStatus): void;
+  /** Capture-to-send latency of each frame sent for the first time, in ms. */
+  onFrameSent?(latencyMs: number): void;
+}
+
+export interface StreamStats {
+  framesIn: number;
+  framesSent: number;
+  framesReplayed: number;
+  chunksSent: number;
+  bytesSent: number;
+  sessions: number;
+  reconnects: number;
+  turnsFinal: number;
+  droppedUnsent: number;
+  droppedUnconfirmed: number;
+  /** Gaps in frame numbering seen on the way in (frames lost before this stage). */
+  framesMissing: number;
+}
+
+/** A session plus what only it knows: its clock and its formatting setting. */
+interface SessionContext {
+  session?: TranscriptionSession;
+  timeline: SessionTimeline;
+  formatTurns: boolean;
+  startedAt: number;
+  retiring: boolean;
+  deliveredFinal: boolean;
+  /** When each chunk went out and where it ended, for confirming quiet audio. */
+  sendLog: SendRecord[];
+  /** Session length the service granted (expires_at - Begin), for the rollover margin. */
+  lifetimeMs: number;
+}
+
+interface SendRecord {
+  at: number;
+  pipelineEndMs: number;
+}
+
+/** Sessions closing sooner than this after Begin count as failed connection attempts. */
+const QUICK_FAILURE_MS = 5000;
+/** Replayed audio starts this much before the open turn's first word. */
+const REPLAY_PAD_MS = 300;
+/** Start rolling over to a new session this long before the current one expires (at most a quarter of its life). */
+const ROLLOVER_MARGIN_MS = 5 * 60 * 1000;
+/** Keep at most this many seconds of audio queued in the socket. */
+const MAX_SOCKET_BUFFER_SECONDS = 5;
+
+export class TranscriptionStream {
+  readonly backlog: AudioBacklog;
+  private readonly turns: TurnTracker;
+  private current: SessionContext | undefined;
+  private state: StreamState = 'connecting';
+  private readonly abort = new AbortController();
+  private committedMs = 0;
+  private openTurnStartMs: number | undefined;
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private finishing = false;
+  private quickFailures = 0;
+  private lastSeq = -1;
+  private changed: (() => void) | undefined;
+  private failure: TranscriberError | undefined;
+  private formatTurns: boolean;
+  readonly stats: StreamStats = {
+    framesIn: 0, framesSent: 0, framesReplayed: 0, chunksSent: 0, bytesSent: 0, sessions: 0,
+    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesMissing: 0,
+  };
+  /** Frames up to this seq were sent at least once; sending them again is a replay. */
+  private highestSentSeq = -1;
+
+  constructor(private readonly options: StreamOptions) {
+    const maxChunkSamples = Math.floor((options.sampleRate * MAX_CHUNK_MS) / 1000);
+    this.backlog = new AudioBacklog(options.frameSamples, options.sampleRate, options.bufferSeconds, maxChunkSamples);
+    this.turns = new TurnTracker(options.pipeline, options.label);
+    this.formatTurns = options.formatTurns;
+  }
+
+  get failed(): TranscriberError | undefined {
+    return this.failure;
+  }
+
+  /** Starts connecting; audio pushed meanwhile waits in the backlog. */
+  start(): void {
+    void this.connect();
+  }
+
+  /** A frame was appended to the backlog (see AudioBacklog.borrow/append). */
+  frameAdded(seq: number): void {
+    this.stats.framesIn++;
+    if (seq > this.lastSeq + 1) this.stats.framesMissing += seq - this.lastSeq - 1;
+    this.lastSeq = seq;
+    this.pump();
+  }
+
+  forceEndpoint(): void {
+    this.current?.session?.forceEndpoint();
+  }
+
+  updateConfiguration(params: Record<string, unknown>): void {
+    if (typeof params.format_turns === 'boolean') this.formatTurns = params.format_turns;
+    if (this.current) this.current.formatTurns = this.formatTurns;
+    this.current?.session?.updateConfiguration(params);
+  }
+
+  /**
+   * Sends everything left, ends the session with Terminate and waits for its
+   * last turns. If the transcriber is unreachable it keeps trying until the
+   * signal aborts; whatever was never sent is reported as lost.
+   */
+  async finish(signal: AbortSignal): Promise<void> {
+    this.finishing = true;
+    signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    while (!this.abort.signal.aborted && !this.failure) {
+      const context = this.current;
+      if (context?.session?.isOpen) {
+        this.pump();
+        if (this.backlog.unsentFrames === 0) {
+          this.setState('finishing', context.session.id);
+          context.retiring = true;
+          await context.session.terminate(this.options.terminationTimeoutMs);
+          break;
+        }
+      }
+      await this.nextChange(250);
+    }
+    const lost = this.backlog.unsentFrames;
+    if (lost > 0) {
+      this.stats.droppedUnsent += lost;
+      this.options.logger.error(
+        { pipeline: this.options.pipeline, frames_lost: lost },
+        `stopping with ${lost} frames of audio never sent to the transcriber`,
+      );
+    }
+    this.stop();
+    if (!this.failure) this.setState('ended');
+  }
+
+  /** Stops at once: no more sends or reconnects. */
+  stop(): void {
+    this.abort.abort();
+    clearTimeout(this.pumpTimer);
+    this.current?.session?.close();
+    this.wake();
+  }
+
+  snapshotStats(): StreamStats {
+    this.stats.droppedUnconfirmed = this.backlog.stats.droppedUnconfirmed;
+    this.stats.droppedUnsent = Math.max(this.stats.droppedUnsent, this.backlog.stats.droppedUnsent);
+    return { ...this.stats };
+  }
+
+  // ------------------------------------------------------------------ sessions
+
+  private async connect(): Promise<void> {
+    const { reconnect, logger } = this.options;
+    const maxAttempts = reconnect.max_attempts > 0 ? reconnect.max_attempts : Infinity;
+    const context: SessionContext = {
+      timeline: new SessionTimeline(),
+      formatTurns: this.formatTurns,
+      startedAt: 0,
+      retiring: false,
+      deliveredFinal: false,
+      sendLog: [],
+      lifetimeMs: Infinity,
+    };
+    const listeners: SessionListeners = {
+      turn: (turn) => this.onTurn(context, turn),
+      closed: (error) => this.onSessionClosed(context, error),
+      message: (message) => logger.debug({ pipeline: this.options.pipeline, message_type: message.type }, 'transcriber message'),
+    };
+    try {
+      const session = await firstValueFrom(
+        defer(() => this.options.connect(listeners, this.abort.signal)).pipe(
+          retry({
+            count: Math.max(0, maxAttempts - 1),
+            delay: (error: unknown, retryCount: number) => {
+              if (this.abort.signal.aborted || (error instanceof TranscriberError && error.permanent)) {
+                return throwError(() => error);
+              }
+              const delay = backoffDelay(retryCount - 1 + this.quickFailures, {
+                initialDelayMs: reconnect.initial_delay_ms,
+                maxDelayMs: reconnect.max_delay_ms,
+              });
+              this.options.onStatus({ state: 'reconnecting', error: describe(error), retryInMs: delay });
+              logger.warn({ pipeline: this.options.pipeline, err: error, retry_in_ms: delay, attempt: retryCount }, `transcriber connection failed; retrying in ${delay} ms`);
+              return timer(delay);
+            },
+          }),
+        ),
+      );
+      if (this.abort.signal.aborted) {
+        session.close();
+        return;
+      }
+      this.startSession(context, session);
+    } catch (error) {
+      if (this.abort.signal.aborted && !(error instanceof TranscriberError && error.permanent)) return;
+      this.fail(error instanceof TranscriberError ? error : new TranscriberError(String((error as Error).message ?? error), false));
+    }
+  }
+
+  private startSession(context: SessionContext, session: TranscriptionSession): void {
+    context.session = session;
+    context.startedAt = monotonicMs();
+    context.lifetimeMs = session.begin.expires_at * 1000 - Date.now();
+    this.current = context;
+    this.stats.sessions++;
+    // Replay from the start of the turn that was open, or the last confirmed point.
+    const replayFromMs = this.openTurnStartMs !== undefined ? Math.min(this.committedMs, this.openTurnStartMs - REPLAY_PAD_MS) : this.committedMs;
+    this.openTurnStartMs = undefined;
+    this.backlog.rewind(this.msToSample(Math.max(0, replayFromMs)));
+    this.setState('streaming', session.id);
+    this.options.logger.info({ pipeline: this.options.pipeline, session_id: session.id, replay_from_ms: Math.max(0, replayFromMs) }, 'transcriber session started');
+    this.pump();
+  }
+
+  private onSessionClosed(context: SessionContext, error: TranscriberError | null): void {
+    const lived = monotonicMs() - context.startedAt;
+    if (context === this.current) this.current = undefined;
+    this.wake();
+    if (context.retiring || this.abort.signal.aborted) return;
+    if (error?.permanent) {
+      this.fail(error);
+      return;
+    }
+    this.quickFailures = lived < QUICK_FAILURE_MS && !context.deliveredFinal ? this.quickFailures + 1 : 0;
+    const maxAttempts = this.options.reconnect.max_attempts;
+    if (maxAttempts > 0 && this.quickFailures >= maxAttempts) {
+      this.fail(error ?? new TranscriberError('the transcriber kept closing sessions right after opening them', true));
+      return;
+    }
+    this.stats.reconnects++;
+    this.options.logger.warn(
+      { pipeline: this.options.pipeline, session_id: context.session?.id, err: error ?? undefined, session_lived_ms: Math.round(lived) },
+      `transcriber session ended unexpectedly${error ? `: ${error.message}` : ''}; reconnecting`,
+    );
+    this.setState('reconnecting');
+    void this.connect();
+  }
+
+  private rollOver(context: SessionContext): void {
+    context.retiring = true;
+    this.current = undefined;
+    const session = context.session;
+    this.options.logger.info({ pipeline: this.options.pipeline, session_id: session?.id }, 'rolling over to a new session before the current one expires');
+    // The old session still delivers its last turns; the new one starts where it stopped.
+    this.committedMs = Math.max(this.committedMs, context.timeline.pipelineEndMs ?? 0);
+    void session?.terminate(this.options.terminationTimeoutMs);
+    this.setState('connecting');
+    void this.connect();
+  }
+
+  // ------------------------------------------------------------------ turns
+
+  private onTurn(context: SessionContext, turn: TurnMessage): void {
+    const sessionId = context.session?.id ?? 'unknown';
+    const outcome = this.turns.accept(turn, sessionId, context.timeline, context.formatTurns);
+    if (outcome.committedToMs !== undefined) {
+      context.deliveredFinal = true;
+      this.stats.turnsFinal++;
+      this.quickFailures = 0;
+      this.committedMs = Math.max(this.committedMs, outcome.committedToMs);
+      this.backlog.commit(this.msToSample(this.committedMs));
+    }
+    if (context === this.current) this.openTurnStartMs = outcome.closed ? undefined : outcome.openTurnStartMs;
+    if (outcome.event) this.options.onEvent(outcome.event);
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** Sends what may be sent now; schedules itself when pacing or the socket holds it back. */
+  private pump(): void {
+    const context = this.current;
+    const session = context?.session;
+    if (!context || !session?.isOpen || this.abort.signal.aborted) return;
+    const { sampleRate, lookaheadMs } = this.options;
+    const minSamples = Math.ceil((sampleRate * MIN_CHUNK_MS) / 1000);
+    const maxSocketBytes = MAX_SOCKET_BUFFER_SECONDS * sampleRate * 2;
+    for (;;) {
+      if (session.bufferedAmount > maxSocketBytes) return this.schedulePump(50);
+      const chunk = this.backlog.nextChunk(minSamples, this.finishing);
+      if (!chunk) break;
+      const chunkMs = (chunk.samples.length * 1000) / sampleRate;
+      const elapsed = monotonicMs() - context.startedAt;
+      const ahead = context.timeline.sentMs + chunkMs - (elapsed + lookaheadMs);
+      if (ahead > 0) return this.schedulePump(Math.ceil(ahead));
+      this.send(context, session, chunk.samples, chunk.startSample);
+      this.backlog.markSent(chunk);
+      this.noteSent(chunk.frames);
+    }
+    this.confirmQuietAudio(context);
+    // Roll over at a turn boundary once the session nears its end; at the very end, even mid-turn.
+    const expiresInMs = session.begin.expires_at * 1000 - Date.now();
+    const margin = Math.min(ROLLOVER_MARGIN_MS, context.lifetimeMs / 4);
+    if (!this.finishing && expiresInMs < margin && (this.openTurnStartMs === undefined || expiresInMs < margin / 4)) {
+      this.rollOver(context);
+    }
+  }
+
+  private send(context: SessionContext, session: TranscriptionSession, samples: Int16Array, startSample: number): void {
+    const { sampleRate } = this.options;
+    const minSamples = Math.ceil((sampleRate * MIN_CHUNK_MS) / 1000);
+    let payload = samples;
+    if (samples.length < minSamples) {
+      // The service rejects chunks under 50 ms: pad the last one with silence.
+      payload = new Int16Array(minSamples);
+      payload.set(samples);
+    }
+    // ws copies (masks) the bytes synchronously (no compression), so the backlog may reuse the buffer.
+    session.sendAudio(new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength));
+    const audioMs = (samples.length * 1000) / sampleRate;
+    context.timeline.recordSent((startSample * 1000) / sampleRate, audioMs);
+    if (payload !== samples) context.timeline.recordPadding(((payload.length - samples.length) * 1000) / sampleRate);
+    context.sendLog.push({ at: monotonicMs(), pipelineEndMs: (startSample * 1000) / sampleRate + audioMs });
+    this.stats.chunksSent++;
+    this.stats.bytesSent += payload.byteLength;
+  }
+
+  private noteSent(frames: { seq: number; captureTimeMs: number }[]): void {
+    const now = monotonicMs();
+    for (const frame of frames) {
+      if (frame.seq <= this.highestSentSeq) {
+        this.stats.framesReplayed++;
+        continue;
+      }
+      this.highestSentSeq = frame.seq;
+      this.stats.framesSent++;
+      this.options.onFrameSent?.(now - frame.captureTimeMs);
+    }
+  }
+
+  /**
+   * With no turn open, audio sent more than confirmAfterMs ago held no speech
+   * the service is still working on: it needs no replay.
+   */
+  private confirmQuietAudio(context: SessionContext): void {
+    if (!Number.isFinite(this.options.confirmAfterMs)) return;
+    const horizon = monotonicMs() - this.options.confirmAfterMs;
+    let confirmTo: number | undefined;
+    while (context.sendLog.length > 0 && (context.sendLog[0] as SendRecord).at <= horizon) {
+      confirmTo = (context.sendLog.shift() as SendRecord).pipelineEndMs;
+    }
+    if (confirmTo === undefined || this.openTurnStartMs !== undefined) return;
+    if (confirmTo > this.committedMs) {
+      this.committedMs = confirmTo;
+      this.backlog.commit(this.msToSample(confirmTo));
+    }
+  }
+
+  private schedulePump(delayMs: number): void {
+    if (this.pumpTimer) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, delayMs);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private fail(error: TranscriberError): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.options.logger.error({ pipeline: this.options.pipeline, err: error }, `transcriber failed permanently: ${error.message}`);
+    this.options.onStatus({ state: 'failed', error: describe(error) });
+    this.state = 'failed';
+    this.stop();
+  }
+
+  private setState(state: StreamState, sessionId?: string): void {
+    this.state = state;
+    this.options.onStatus({ state, ...(sessionId ? { sessionId } : {}) });
+  }
+
+  private msToSample(ms: number): number {
+    return Math.floor((ms * this.options.sampleRate) / 1000);
+  }
+
+  private nextChange(timeoutMs: number): Promise<void> {
+    return Promise.race([
+      new Promise<void>((resolve) => {
+        this.changed = resolve;
+      }),
+      sleep(timeoutMs),
+    ]);
+  }
+
+  private wake(): void {
+    const changed = this.changed;
+    this.changed = undefined;
+    changed?.();
+  }
+
+  get currentState(): StreamState {
+    return this.state;
+  }
+}
+
+function describe(error: unknown): StreamStatus['error'] {
+  if (error instanceof TranscriberError) {
+    return { name: error.name, message: error.message, permanent: error.permanent, ...(error.code !== undefined ? { code: error.code } : {}) };
+  }
+  const e = error instanceof Error ? error : new Error(String(error));
+  return { name: e.name, message: e.message, permanent: false };
+}
