@@ -12,6 +12,7 @@ import type { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { Subject } from 'rxjs';
 import type { AudioHostClient } from '../capture/audio-host-client.js';
+import type { CaptureStats } from '../capture/audio-host-protocol.js';
 import { FrameRing } from '../capture/ring.js';
 import type { PipelineConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
@@ -37,6 +38,8 @@ export interface PipelineRunnerOptions {
   pipelineCount: number;
   /** Bound on sending the last audio and waiting for the last turns. */
   finishTimeoutMs: number;
+  /** Capture-to-socket latencies the transport measured, in ms. */
+  onLatencies?: (pipeline: string, latenciesMs: number[]) => void;
 }
 
 export class PipelineStartError extends Error {
@@ -48,6 +51,10 @@ export class PipelineRunner {
   state: PipelineState = 'starting';
   transcriberStatus: StreamStatus | undefined;
   transportStats: StreamStats | undefined;
+  /** Latest figures from the audio host. */
+  captureStats: CaptureStats | undefined;
+  backlogFrames = 0;
+  readonly frameSamples: number;
   failure: string | undefined;
   readonly transcripts = new Subject<TranscriptEvent>();
   private readonly logger: Logger;
@@ -62,6 +69,7 @@ export class PipelineRunner {
 
   constructor(private readonly options: PipelineRunnerOptions) {
     this.name = options.name;
+    this.frameSamples = Math.round((options.config.source.sample_rate * options.config.source.frame_ms) / 1000);
     this.logger = options.logger.child({ pipeline: options.name });
     this.done = new Promise((resolve) => {
       this.ended = resolve;
@@ -82,10 +90,9 @@ export class PipelineRunner {
   async start(): Promise<void> {
     const { config, name } = this.options;
     const source = config.source;
-    const frameSamples = Math.round((source.sample_rate * source.frame_ms) / 1000);
     this.ring = FrameRing.create({
       capacityFrames: Math.ceil((source.ring_seconds * 1000) / source.frame_ms),
-      frameSamples,
+      frameSamples: this.frameSamples,
       sampleRate: source.sample_rate,
       policy: source.ring_policy,
     });
@@ -169,6 +176,8 @@ export class PipelineRunner {
         return;
       case 'stats':
         this.transportStats = message.stats;
+        this.backlogFrames = message.backlogFrames;
+        if (message.latenciesMs.length > 0) this.options.onLatencies?.(this.name, message.latenciesMs);
         return;
       case 'log':
         relayLogLine(this.options.logger, message.line);

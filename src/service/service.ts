@@ -5,6 +5,7 @@
  * SIGINT/SIGTERM stop gracefully (drain, Terminate, flush); a second signal
  * stops at once.
  */
+import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Piscina } from 'piscina';
@@ -13,7 +14,9 @@ import { AudioHostClient } from '../capture/audio-host-client.js';
 import { loadPipelineFile, ConfigError } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
 import { Supervisor } from '../pipeline/supervisor.js';
+import { startHttpServer } from './http.js';
 import { createLogger } from './logger.js';
+import { ServiceMetrics } from './metrics.js';
 import { PipelineRunner, PipelineStartError } from './pipeline-runner.js';
 
 export const ExitCode = {
@@ -77,6 +80,10 @@ export class Service {
   private readonly hostSupervisor: Supervisor;
   private transportPool: Piscina | undefined;
   readonly runners: PipelineRunner[] = [];
+  readonly metrics = new ServiceMetrics(() => this.runners);
+  private http: Server | undefined;
+  /** Where /healthz and /metrics are served, once listening. */
+  httpUrl: string | undefined;
   private forced = false;
   private stopping = false;
 
@@ -96,7 +103,13 @@ export class Service {
       },
     });
     this.host.onEvent((event) => {
-      if (event.type !== 'event') return;
+      if (event.type === 'stats') {
+        for (const runner of this.runners) {
+          const stats = event.pipelines[runner.name];
+          if (stats) runner.captureStats = stats;
+        }
+        return;
+      }
       const log = logger.child({ pipeline: event.pipeline });
       switch (event.kind) {
         case 'failed':
@@ -131,6 +144,13 @@ export class Service {
       idleTimeout: Infinity,
       atomics: 'disabled',
     });
+    const http = this.config.service.http;
+    if (http) {
+      const started = await startHttpServer(http.host, http.port, () => this.runners, this.metrics);
+      this.http = started.server;
+      this.httpUrl = started.url;
+      this.logger.info({ url: started.url }, `health and metrics on ${started.url}/healthz and ${started.url}/metrics`);
+    }
     await this.hostSupervisor.supervise(this.host);
     const stateDir = resolve(this.baseDir, this.config.service.state_dir);
     let startFailed = false;
@@ -146,6 +166,7 @@ export class Service {
         logLevel: this.config.service.log.level,
         pipelineCount: names.length,
         finishTimeoutMs: Math.max(1000, this.config.service.shutdown_timeout_ms - 1000),
+        onLatencies: (pipeline, latencies) => this.metrics.observeLatencies(pipeline, latencies),
       });
       this.runners.push(runner);
       try {
@@ -188,6 +209,7 @@ export class Service {
   private async shutdown(): Promise<void> {
     await this.hostSupervisor.stopAll();
     await this.transportPool?.destroy();
+    if (this.http) await new Promise<void>((resolve) => this.http?.close(() => resolve()));
   }
 }
 
