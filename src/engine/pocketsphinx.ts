@@ -328,7 +328,8 @@ export class PocketsphinxRecognizer {
   private async inputOpened(child: ChildProcess, fifo: string): Promise<void> {
     const fdDir = `/proc/${child.pid}/fd`;
     for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      // Gone before opening it: never ready; the exit decides what start() says.
+      if (child.exitCode !== null || child.signalCode !== null) return new Promise<void>(() => {});
       let links: string[];
       try {
         links = readdirSync(fdDir).map((fd) => {

@@ -178,7 +178,7 @@ class LocalEngine implements RecognitionEngine {
   private fail(error: Error): void {
     if (this.error !== undefined || this.closed) return;
     this.error = error;
-    this.logger.error({ err: error }, 'local engine failed');
+    this.logger.warn({ err: error }, 'local engine failed');
     for (const listener of this.errorListeners) listener(error);
   }
 }
