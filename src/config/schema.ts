@@ -6,12 +6,12 @@
  * Naming follows anchors.md: snake_case, the unit in the name (`_ms`, `_seconds`),
  * variants chosen by a `type` key.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TString } from '@sinclair/typebox';
 
 const Strict = { additionalProperties: false } as const;
 
 /** A field whose value must never be logged or echoed. */
-function Secret(description: string): TSchema {
+function Secret(description: string): TString {
   return Type.String({ minLength: 1, description, 'x-secret': true });
 }
 
@@ -155,13 +155,15 @@ export const FileSink = Type.Object(
     path: Type.String({ minLength: 1, description: 'Path template: {pipeline}, {label}, {date}, {time}, {session}.' }),
     format: Type.Union([Type.Literal('text'), Type.Literal('jsonl'), Type.Literal('srt'), Type.Literal('vtt')], { default: 'jsonl' }),
     partials: Type.Boolean({ default: false, description: 'Also write partial turns (jsonl only).' }),
+    timestamps: Type.Boolean({ default: false, description: 'text: prefix each line with the turn start in the audio stream, [HH:MM:SS.mmm].' }),
+    labels: Type.Boolean({ default: true, description: 'text: prefix each line with the pipeline label and the speaker, when known.' }),
     rotate: Type.Optional(
       Type.Object(
         {
-          max_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
-          max_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
+          max_bytes: Type.Optional(Type.Integer({ minimum: 1024, description: 'Start a new file before one would grow past this size.' })),
+          max_seconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Start a new file for the first record this long after the current one was opened.' })),
         },
-        Strict,
+        { ...Strict, description: 'New files are named by the path template, with -1, -2, ... added when the name is taken.' },
       ),
     ),
     ...SinkQueueFields,
@@ -182,6 +184,11 @@ export const WebhookSink = Type.Object(
     retry_initial_delay_ms: Type.Integer({ minimum: 0, default: 500 }),
     retry_max_delay_ms: Type.Integer({ minimum: 0, default: 60000 }),
     spool_dir: Type.Optional(Type.String({ minLength: 1, description: 'Where undelivered turns wait, across restarts. Default: a directory under the state dir.' })),
+    spool_max_bytes: Type.Integer({
+      minimum: 4096,
+      default: 64 * 1024 * 1024,
+      description: 'Bound on the spool. A turn that would pass it is dropped (counted, logged as an error); spooled turns are kept.',
+    }),
     ...SinkQueueFields,
   },
   Strict,
