@@ -148,7 +148,7 @@ export class FileSink implements Sink {
    */
   private async openNext(session: string | undefined, rotating: boolean): Promise<OpenFile> {
     await this.closeCurrent();
-    const formatter = createFormatter(this.options.format, { timestamps: this.options.timestamps, labels: this.options.labels });
+    const formatter = createFormatter(this.options.format, { timestamps: this.options.timestamps, labels: this.options.labels, label: this.context.label });
     const now = this.now();
     const target = resolveTemplate(this.options.path, { pipeline: this.context.pipeline, label: this.context.label, session, now }, this.context.baseDir);
     await mkdir(dirname(target), { recursive: true }).catch((err: Error) => this.fail('cannot create the directory', err, dirname(target)));

@@ -9,6 +9,8 @@ import { formatTimecode } from './timecode.js';
 export interface TextFormatOptions {
   timestamps: boolean;
   labels: boolean;
+  /** The pipeline's label, for events that do not carry one. */
+  label?: string;
 }
 
 export function formatTextLine(event: TranscriptEvent, options: TextFormatOptions): string {
@@ -16,7 +18,7 @@ export function formatTextLine(event: TranscriptEvent, options: TextFormatOption
   if (text === '') return '';
   let prefix = options.timestamps ? `[${formatTimecode(event.start_ms, '.')}] ` : '';
   if (options.labels) {
-    const who = [event.label, event.speaker === undefined ? undefined : `(speaker ${event.speaker})`]
+    const who = [event.label ?? options.label, event.speaker === undefined ? undefined : `(speaker ${event.speaker})`]
       .filter((part) => part !== undefined && part !== '')
       .join(' ');
     if (who !== '') prefix += `${who}: `;
