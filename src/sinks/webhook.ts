@@ -152,9 +152,7 @@ export class WebhookSink implements Sink {
     if (this.spool.events > 0) {
       this.context.logger.info({ events: this.spool.events, spool: this.spoolDir }, 'delivering turns spooled by an earlier run');
     }
-    this.loop = this.deliverForever().catch((err: Error) => {
-      this.context.logger.error({ err, spool: this.spoolDir }, 'webhook delivery stopped on a spool error; turns stay spooled');
-    });
+    this.loop = this.deliverForever();
   }
 
   async write(event: TranscriptEvent): Promise<void> {
@@ -206,12 +204,22 @@ export class WebhookSink implements Sink {
   }
 
   private async deliverForever(): Promise<void> {
-    for (;;) {
-      const batch = await this.nextBatch();
-      if (!batch) return;
-      const outcome = await this.deliver(batch);
-      if (outcome === 'left') return;
-      await (this.spool as Spool).remove(batch.first, batch.last);
+    for (let spoolFailures = 0; ; ) {
+      try {
+        const batch = await this.nextBatch();
+        if (!batch) return;
+        const outcome = await this.deliver(batch);
+        if (outcome === 'left') return;
+        await (this.spool as Spool).remove(batch.first, batch.last);
+        spoolFailures = 0;
+      } catch (err) {
+        // The spool's disk failed (full, read-only): the turns stay where they are; try again later.
+        spoolFailures += 1;
+        const delay = backoffDelay(spoolFailures, this.options.retry_initial_delay_ms, this.options.retry_max_delay_ms, this.random);
+        this.context.logger.error({ err, spool: this.spoolDir, delay_ms: delay }, 'webhook spool error; delivery resumes after a pause');
+        await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        if (this.stopping.signal.aborted) return;
+      }
     }
   }
 
@@ -221,7 +229,13 @@ export class WebhookSink implements Sink {
     const max = this.options.batch_max_events;
     for (;;) {
       if (this.halt.signal.aborted) return undefined;
-      if (spool.seal) return this.batchOf(spool.seal.id, await spool.sealed(spool.seal), spool.seal.sealed_at);
+      const seal = spool.seal;
+      if (seal) {
+        const entries = await spool.sealed(seal);
+        if (entries.length > 0) return { ...this.batchOf(seal.id, entries, seal.sealed_at), first: seal.first, last: seal.last };
+        await spool.remove(seal.first, seal.last);
+        continue;
+      }
       if (spool.events === 0) {
         if (this.stopping.signal.aborted) return undefined;
         await this.waitForEvents(undefined);
@@ -241,9 +255,9 @@ export class WebhookSink implements Sink {
       const first = entries[0];
       const last = entries[entries.length - 1];
       if (!first || !last) continue;
-      const seal = { id: batchId(entries), first: first.seq, last: last.seq, sealed_at: new Date(this.now()).toISOString() };
-      await spool.writeSeal(seal);
-      return this.batchOf(seal.id, entries, seal.sealed_at);
+      const sealing = { id: batchId(entries), first: first.seq, last: last.seq, sealed_at: new Date(this.now()).toISOString() };
+      await spool.writeSeal(sealing);
+      return this.batchOf(sealing.id, entries, sealing.sealed_at);
     }
   }
 

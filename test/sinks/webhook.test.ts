@@ -1,6 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { WebhookSinkConfig } from '../../src/config/schema.js';
 import type { TranscriptEvent } from '../../src/model/transcript.js';
@@ -19,6 +22,8 @@ interface BatchBody {
   type: 'transcript.batch';
   data: { events: (SingleBody & { id: string })[] };
 }
+
+const WRITER = fileURLToPath(new URL('./fixtures/webhook-writer.js', import.meta.url));
 
 function turn(seq: number): TranscriptEvent {
   return finalTurn(SENTENCES[seq % SENTENCES.length]!, seq * 5000, { seq, turn_order: seq });
@@ -112,6 +117,30 @@ describe('webhook sink', function () {
     expect(second.stats).to.include({ deliveredEvents: 10, spoolEvents: 0 });
     expect(await readdir(join(ctx.stateDir, 'spool'))).to.deep.equal([]);
     expect(JSON.stringify(ctx.logs)).not.to.contain('s3cret').and.not.to.contain('abc123').and.not.to.contain(secret);
+  });
+
+  it('delivers, after kill -9, every turn whose write() had resolved, in order', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/`;
+    const child = spawn(process.execPath, [WRITER, JSON.stringify({ baseDir: ctx.dir, stateDir: ctx.stateDir, url, secret })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+    let acked = -1;
+    for await (const line of createInterface({ input: child.stdout })) {
+      acked = Number(line);
+      if (acked >= 15) break;
+    }
+    child.kill('SIGKILL');
+    expect(await exited).to.equal('SIGKILL');
+
+    receiver = new TestReceiver(secret);
+    await receiver.listen(port);
+    const restarted = sink({ url });
+    await restarted.start();
+    const app = receiver;
+    await app.waitFor(() => restarted.stats.spoolEvents === 0 && app.processed.size > acked, 'the spooled turns');
+    const seqs = [...app.processed.values()].map((b) => (b as SingleBody).data.seq);
+    expect(seqs.slice(0, acked + 1)).to.deep.equal([...Array(acked + 1).keys()]);
+    expect(seqs.length, 'at most the turn in flight besides').to.be.within(acked + 1, acked + 2);
   });
 
   it('does not retry a 400: counts it, logs status and URL, and goes on with the next turns', async () => {

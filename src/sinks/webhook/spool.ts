@@ -74,11 +74,14 @@ export class Spool {
   static async open(dir: string, maxBytes: number, onCorrupt: CorruptEntryHandler): Promise<Spool> {
     await mkdir(dir, { recursive: true });
     await takeLock(dir);
+    let dirHandle: FileHandle | undefined;
     try {
-      const spool = new Spool(dir, maxBytes, await open(dir, 'r'), onCorrupt);
+      dirHandle = await open(dir, 'r');
+      const spool = new Spool(dir, maxBytes, dirHandle, onCorrupt);
       await spool.load();
       return spool;
     } catch (err) {
+      await dirHandle?.close();
       await releaseLock(dir);
       throw err;
     }
