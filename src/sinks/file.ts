@@ -123,7 +123,12 @@ export class FileSink implements Sink {
       file = await this.openNext(event.session_id, true);
       record = Buffer.from(file.formatter.format(event));
     }
-    await this.append(file, record);
+    try {
+      await this.append(file, record);
+    } catch (err) {
+      file.formatter.undo();
+      throw err;
+    }
   }
 
   /** One write() for the whole record; on failure the file is cut back to where it was. */
@@ -144,7 +149,8 @@ export class FileSink implements Sink {
 
   /**
    * Closes the current file and opens the one the template names now.
-   * `fresh`: the file must not exist yet (rotation, or a timeline format).
+   * A rotation, or a format on a per-file timeline, needs a file that does not exist yet;
+   * otherwise the newest one in the sequence is appended to.
    */
   private async openNext(session: string | undefined, rotating: boolean): Promise<OpenFile> {
     await this.closeCurrent();

@@ -237,6 +237,18 @@ describe('file sink', function () {
     });
   }
 
+  it('rejects a write the disk refuses, naming the file and the reason', async () => {
+    const sink = createFileSink({ path: '/dev/full', format: 'jsonl' }, ctx);
+    await sink.start();
+    try {
+      await sink.write(turns(1)[0]!);
+      expect.fail('a full disk must reject the write');
+    } catch (err) {
+      expect((err as Error).message).to.match(/^file#1: cannot write the transcript file: ENOSPC.*\(\/dev\/full\)$/);
+    }
+    await sink.stop().catch(() => undefined);
+  });
+
   it('names the file when it cannot write', async () => {
     await writeFile(join(ctx.dir, 'blocker'), 'a file where a directory should be');
     const sink = createFileSink({ path: 'blocker/out.txt', format: 'text' }, ctx);

@@ -116,6 +116,15 @@ describe('subtitle formats', () => {
     expect(out).to.equal('100:00:01.234 --> 100:00:01.914\nHello, world.\n\n');
   });
 
+  it('numbers cues without gaps when a record could not be written and is formatted again', () => {
+    const srt = new SrtFormatter();
+    const late = finalTurn('written later', 9000);
+    srt.format(late);
+    srt.undo();
+    const cues = new SrtParser().fromSrt(srt.format(finalTurn('first', 1000)) + srt.format(late));
+    expect(cues.map((c) => [c.id, c.startSeconds])).to.deep.equal([['1', 1], ['2', 9]]);
+  });
+
   it('restarts SRT numbering and repeats the VTT header in each new file', () => {
     const one = createFormatter('srt', { timestamps: false, labels: false });
     one.format(finalTurn('a b', 0));

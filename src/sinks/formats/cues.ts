@@ -96,13 +96,20 @@ function charCount(text: string): number {
 /** Places cues on one file's timeline: in order, never overlapping, never empty. */
 export class CueTimeline {
   private lastEnd = 0;
+  private beforeLast = 0;
 
   place(cues: Cue[]): Cue[] {
+    this.beforeLast = this.lastEnd;
     return cues.map((cue) => {
       const start_ms = Math.max(Math.round(cue.start_ms), this.lastEnd);
       const end_ms = Math.max(Math.round(cue.end_ms), start_ms + 1);
       this.lastEnd = end_ms;
       return { ...cue, start_ms, end_ms };
     });
+  }
+
+  /** Forgets the last place() (its cues were not written). */
+  undo(): void {
+    this.lastEnd = this.beforeLast;
   }
 }

@@ -23,21 +23,23 @@ export interface RecordFormatter {
   readonly timeline: boolean;
   /** The complete records for one event; '' when it has nothing to write. */
   format(event: TranscriptEvent): string;
+  /** Forgets the last format(): its record could not be written and will be formatted again. */
+  undo(): void;
 }
 
 export function createFormatter(format: FileFormat, text: TextFormatOptions): RecordFormatter {
   switch (format) {
     case 'text':
-      return { header: '', recordEnd: '\n', timeline: false, format: (event) => formatTextLine(event, text) };
+      return { header: '', recordEnd: '\n', timeline: false, format: (event) => formatTextLine(event, text), undo: () => undefined };
     case 'jsonl':
-      return { header: '', recordEnd: '\n', timeline: false, format: formatJsonLine };
+      return { header: '', recordEnd: '\n', timeline: false, format: formatJsonLine, undo: () => undefined };
     case 'srt': {
       const srt = new SrtFormatter();
-      return { header: '', recordEnd: '\n\n', timeline: true, format: (event) => srt.format(event) };
+      return { header: '', recordEnd: '\n\n', timeline: true, format: (event) => srt.format(event), undo: () => srt.undo() };
     }
     case 'vtt': {
       const vtt = new VttFormatter();
-      return { header: VTT_HEADER, recordEnd: '\n\n', timeline: true, format: (event) => vtt.format(event) };
+      return { header: VTT_HEADER, recordEnd: '\n\n', timeline: true, format: (event) => vtt.format(event), undo: () => vtt.undo() };
     }
   }
 }

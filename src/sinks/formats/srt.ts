@@ -9,12 +9,14 @@ import { formatTimecode } from './timecode.js';
 
 export class SrtFormatter {
   private nextIndex = 1;
+  private indexBefore = 1;
   private readonly timeline = new CueTimeline();
 
   constructor(private readonly limits: CueLimits = DEFAULT_CUE_LIMITS) {}
 
   /** All cues of one final turn, as one record. */
   format(event: TranscriptEvent): string {
+    this.indexBefore = this.nextIndex;
     return this.timeline
       .place(splitIntoCues(event, this.limits))
       .map((cue) => {
@@ -22,6 +24,12 @@ export class SrtFormatter {
         return `${this.nextIndex++}\n${timing}\n${cue.lines.map(escapeSrt).join('\n')}\n\n`;
       })
       .join('');
+  }
+
+  /** Forgets the last format() (its record was not written), so numbering stays gapless. */
+  undo(): void {
+    this.nextIndex = this.indexBefore;
+    this.timeline.undo();
   }
 }
 

@@ -24,6 +24,11 @@ export class VttFormatter {
       })
       .join('');
   }
+
+  /** Forgets the last format() (its record was not written). */
+  undo(): void {
+    this.timeline.undo();
+  }
 }
 
 export function escapeVtt(text: string): string {
