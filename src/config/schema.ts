@@ -180,9 +180,9 @@ export const WebhookSink = Type.Object(
     partials: Type.Boolean({ default: false }),
     batch_max_events: Type.Integer({ minimum: 1, default: 1 }),
     batch_timeout_ms: Type.Integer({ minimum: 0, default: 0 }),
-    timeout_ms: Type.Integer({ minimum: 100, default: 10000 }),
+    timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'Per request; also how long stop() keeps delivering before it leaves the rest spooled.' }),
     retry_initial_delay_ms: Type.Integer({ minimum: 0, default: 500 }),
-    retry_max_delay_ms: Type.Integer({ minimum: 0, default: 60000 }),
+    retry_max_delay_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Longest wait between attempts; also caps a Retry-After.' }),
     spool_dir: Type.Optional(Type.String({ minLength: 1, description: 'Where undelivered turns wait, across restarts. Default: a directory under the state dir.' })),
     spool_max_bytes: Type.Integer({
       minimum: 4096,
