@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { PipelineConfig, SinkConfig } from '../config/schema.js';
 import { createConsoleSink } from './console.js';
 import { createFileSink } from './file.js';
+import { createWebhookSink } from './webhook.js';
 import type { Sink, SinkContext } from './sink.js';
 import { SinkActor } from './sink-actor.js';
 
@@ -45,6 +46,7 @@ async function createSink(config: Exclude<SinkConfig, { type: 'wav' }>, context:
     case 'file':
       return createFileSink(config, context);
     case 'webhook':
+      return createWebhookSink(config, context);
     case 'plugin':
       return Promise.reject(new Error(`the ${config.type} sink is not available in this build`));
   }

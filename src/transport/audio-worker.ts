@@ -16,6 +16,7 @@ import { assemblyAIConnector } from './connectors.js';
 import { TranscriptionStream, type SessionConnector } from './stream.js';
 import type { FromWorker, PipelineTask, ToWorker } from './worker-protocol.js';
 import type { AudioBacklog } from './backlog.js';
+import { createWavRecorder, type WavRecorder } from '../sinks/wav.js';
 
 const STATS_INTERVAL_MS = 1000;
 const WAIT_SLICE_MS = 1000;
@@ -95,10 +96,23 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
     send({ type: 'stats', stats: stream.snapshotStats(), backlogFrames: stream.backlog.size, latenciesMs: latencies.splice(0) });
   }, STATS_INTERVAL_MS);
 
+  const recorders = await startRecorders(task, ring.sampleRate, logger);
+  const frameMs = (ring.frameSamples * 1000) / ring.sampleRate;
+  let expectedSeq = 0;
+  const record = (frame: RingFrame): void => {
+    // A gap in the numbering is audio that never reached us: silence keeps the recording on the pipeline's clock.
+    if (frame.seq > expectedSeq) for (const r of recorders) r.writeGap((frame.seq - expectedSeq) * frameMs);
+    expectedSeq = frame.seq + 1;
+    for (const r of recorders) r.write(frame.samples);
+  };
+
   stream.start();
   await new Promise<void>((resolve) => {
     ringFrames(ring, stream.backlog, aborted.signal)
-      .pipe(tap((frame) => stream.backlog.append(frame.seq, frame.captureTimeMs, frame.samples)))
+      .pipe(
+        tap(record),
+        tap((frame) => stream.backlog.append(frame.seq, frame.captureTimeMs, frame.samples)),
+      )
       .subscribe({ next: (frame) => stream.frameAdded(frame.seq), complete: resolve });
   });
 
@@ -107,10 +121,32 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
     await stream.finish(AbortSignal.any([AbortSignal.timeout(task.finishTimeoutMs), aborted.signal]));
   }
   clearInterval(statsTimer);
+  for (const recorder of recorders) {
+    await recorder.close().catch((error: unknown) => logger.error({ err: error }, 'WAV recording did not close cleanly'));
+  }
   send({ type: 'stats', stats: stream.snapshotStats(), backlogFrames: stream.backlog.size, latenciesMs: latencies.splice(0) });
   const failed = stream.failed;
   send({ type: 'ended', ...(failed ? { failed: { name: failed.name, message: failed.message, permanent: failed.permanent, ...(failed.code !== undefined ? { code: failed.code } : {}) } } : {}) });
   port.close();
+}
+
+/** The pipeline's wav sinks record here, beside the audio path: what the transcriber is sent. */
+async function startRecorders(task: PipelineTask, sampleRate: number, logger: Logger): Promise<WavRecorder[]> {
+  const recorders: WavRecorder[] = [];
+  for (const sink of task.config.sinks) {
+    if (sink.type !== 'wav') continue;
+    const recorder = createWavRecorder(sink, {
+      pipeline: task.pipeline,
+      ...(task.config.label !== undefined ? { label: task.config.label } : {}),
+      baseDir: task.baseDir,
+      sampleRate,
+      ...(sink.name !== undefined ? { name: sink.name } : {}),
+      logger: logger.child({ sink: sink.name ?? 'wav' }),
+    });
+    await recorder.start();
+    recorders.push(recorder);
+  }
+  return recorders;
 }
 
 function connectorFor(config: PipelineConfig, sampleRate: number, logger: Logger): SessionConnector {
