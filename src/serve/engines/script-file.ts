@@ -11,7 +11,7 @@
  * Problems are reported all at once as `file:line:col: path: message`.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 
 export interface ScriptTurn {
   text: string;
@@ -101,6 +101,19 @@ class Problems {
     this.list.push(`${this.file}:${this.position(path)}: ${pathText(path) || '(top level)'}: ${message}`);
   }
 
+  /** For a key that should not be there: points at the key, not its value. */
+  addAtKey(path: Path, message: string): void {
+    const parent: unknown = path.length === 1 ? this.doc.contents : this.doc.getIn(path.slice(0, -1), true);
+    const key = isMap(parent) ? parent.items.find((pair) => isScalar(pair.key) && pair.key.value === path.at(-1))?.key : undefined;
+    const range = isScalar(key) ? key.range : undefined;
+    if (range === undefined || range === null) {
+      this.add(path, message);
+      return;
+    }
+    const { line, col } = this.lines.linePos(range[0]);
+    this.list.push(`${this.file}:${line}:${col}: ${pathText(path)}: ${message}`);
+  }
+
   /** Line and column of the node at `path`, or of its nearest parent that exists. */
   private position(path: Path): string {
     for (let depth = path.length; depth >= 0; depth--) {
@@ -157,7 +170,7 @@ export function parseScript(text: string, file = '<script>'): Script {
     if (key === 'turns') continue;
     const name = settingNames.find((setting) => setting === key);
     if (name === undefined) {
-      problems.add([key], `unknown key; valid keys: turns, ${settingNames.join(', ')}`);
+      problems.addAtKey([key], `unknown key; valid keys: turns, ${settingNames.join(', ')}`);
       continue;
     }
     const read = readNumber(problems, [key], value, SETTING_RANGES[name]);
@@ -186,7 +199,7 @@ function readTurn(problems: Problems, path: Path, raw: unknown): ScriptTurn | un
   let valid = true;
   for (const key of Object.keys(raw)) {
     if (!['text', 'tone_hz', 'confidence'].includes(key)) {
-      problems.add([...path, key], 'unknown key; valid keys: text, tone_hz, confidence');
+      problems.addAtKey([...path, key], 'unknown key; valid keys: text, tone_hz, confidence');
       valid = false;
     }
   }
