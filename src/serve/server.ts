@@ -7,9 +7,18 @@
  * close with its code, and never a Begin:
  *   fault parameter (3006) -> auth (1008) -> connection parameters (3006, 4000)
  *   -> concurrency (3009) -> Begin.
- * Decision: auth fails after the WebSocket upgrade and before Begin. The
- * reference leaves it open; SDK users report an immediate close with 1008
- * while connecting (assemblyai-node-sdk #97), which is what this gives.
+ *
+ * Decisions where the reference is silent (each marked where it is made):
+ * - Auth fails after the WebSocket upgrade and before Begin: SDK users report
+ *   an immediate close with 1008 while connecting (assemblyai-node-sdk #97).
+ * - inactivity_timeout ends an idle session (no audio, no message) as if the
+ *   client had sent Terminate: pending turns, Termination, close 1000.
+ * - Heartbeat every heartbeatIntervalMs (1000) when session_heartbeat is on;
+ *   SpeechStarted only for Universal-3 Pro models (docs); Silence, with
+ *   acknowledge_silence, reports the silence before each turn.
+ * - Per-connection faults ride in the emulator-only `earshot_fault` query
+ *   parameter (see faults.ts); the real service would refuse that name.
+ * - Termination's durations are seconds with millisecond precision.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -21,6 +30,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { EngineFactory } from './engine.js';
 import {
   drawInRange,
+  formatFault,
+  isSendableCloseCode,
   parseFault,
   planFaults,
   seededRandom,
@@ -75,6 +86,8 @@ export interface StreamingServerOptions {
   heartbeatIntervalMs?: number;
   /** Bound on each close handshake and on close() (default 2000). */
   closeTimeoutMs?: number;
+  /** Bound on engine.finish() after Terminate; past it the session ends with 3005 (default 4000). */
+  finishTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -96,6 +109,17 @@ function checkPositive(name: string, value: number | undefined, integer: boolean
   if (value === undefined) return;
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
     throw new RangeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got ${value}`);
+  }
+}
+
+function checkFaults(faults: readonly ServerFault[]): void {
+  for (const fault of faults) {
+    if (fault.kind === 'close' && !isSendableCloseCode(fault.code)) {
+      throw new RangeError(`fault ${formatFault(fault)}: close code ${fault.code} cannot be sent; use 1000-1014 (not 1004-1006) or 3000-4999`);
+    }
+    if (fault.kind === 'drop-random' && !(fault.minMs >= 0 && fault.maxMs >= fault.minMs)) {
+      throw new RangeError(`fault ${formatFault(fault)}: the range must have 0 <= MIN <= MAX`);
+    }
   }
 }
 
@@ -137,7 +161,7 @@ export class StreamingServer extends EventEmitter<StreamingServerEvents> {
       lookaheadSeconds: options.limits?.lookaheadSeconds ?? 300,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
       closeHandshakeMs: closeTimeoutMs,
-      finishTimeoutMs: 4000,
+      finishTimeoutMs: options.finishTimeoutMs ?? 4000,
     };
     httpServer.on('request', (request: IncomingMessage, response: ServerResponse) => this.onRequest(request, response));
     httpServer.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -152,6 +176,7 @@ export class StreamingServer extends EventEmitter<StreamingServerEvents> {
 
   /** Replaces the server-level faults for sessions accepted from now on. */
   setFaults(faults: readonly ServerFault[]): void {
+    checkFaults(faults);
     this.faults = faults;
     this.faultRandom = new Map();
   }
@@ -165,6 +190,7 @@ export class StreamingServer extends EventEmitter<StreamingServerEvents> {
 
   /** An Error frame and a close with `code` for every session. Returns how many. */
   closeAll(code: number, reason: string): number {
+    if (!isSendableCloseCode(code)) throw new RangeError(`closeAll: close code ${code} cannot be sent; use 1000-1014 (not 1004-1006) or 3000-4999`);
     const sessions = [...this.live.values()];
     for (const session of sessions) session.closeWithError(code, reason);
     return sessions.length;
@@ -326,6 +352,7 @@ export class StreamingServer extends EventEmitter<StreamingServerEvents> {
 }
 
 export async function startStreamingServer(options: StreamingServerOptions): Promise<StreamingServer> {
+  checkFaults(options.faults ?? []);
   checkPositive('limits.maxSessionSeconds', options.limits?.maxSessionSeconds, false);
   checkPositive('limits.maxConcurrentSessions', options.limits?.maxConcurrentSessions, true);
   const lookahead = options.limits?.lookaheadSeconds;

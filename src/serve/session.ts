@@ -348,7 +348,7 @@ export class StreamingSession {
   private onMessage(data: RawData, isBinary: boolean): void {
     if (this.isClosed()) return;
     this.resetInactivity();
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) this.onAudio(buffer);
     else this.onText(buffer.toString('utf8'));
   }

@@ -46,11 +46,23 @@ export function unformattedFinal(turnOrder: number, update: EngineTurnUpdate): T
 }
 
 /**
- * The formatted final: the engine's punctuated text, its tokens on the words
- * when they line up one to one (tokens of pure punctuation set aside).
+ * What a formatter would make of bare words, for engines that give no
+ * formatted text: the first letter capitalized, a full stop at the end.
+ */
+export function basicFormat(words: readonly string[]): string {
+  const text = words.join(' ');
+  if (text === '') return text;
+  const capitalized = (text[0] ?? '').toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
+/**
+ * The formatted final: the engine's punctuated text (or basicFormat), its
+ * tokens on the words when they line up one to one (tokens of pure
+ * punctuation set aside).
  */
 export function formattedFinal(turnOrder: number, update: EngineTurnUpdate): TurnMessage {
-  const transcript = update.formatted_text ?? update.words.map((word) => word.text).join(' ');
+  const transcript = update.formatted_text ?? basicFormat(update.words.map((word) => word.text));
   const tokens = transcript.split(/\s+/).filter((token) => /[\p{L}\p{N}]/u.test(token));
   const aligned = tokens.length === update.words.length;
   return {

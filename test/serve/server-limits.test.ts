@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { chunkPcm, chunkPcmPadded } from '../support/pcm.js';
 import { V3TestClient } from '../support/v3-test-client.js';
 import { REASONS } from '../../src/transport/protocol.js';
+import type { EngineFactory } from '../../src/serve/engine.js';
+import { startStreamingServer, type StreamingServerOptions } from '../../src/serve/server.js';
 import { AUDIO, CHUNKS_100MS, RATE, closeServers, nextClosed, sleep, startServer } from './helpers.js';
 
 type Message = Record<string, unknown>;
@@ -126,5 +128,59 @@ describe('earshot serve: limits and bad input', function () {
     expect(Date.now() - started).to.be.below(1500);
     expect(await client.waitClosed()).to.deep.include({ code: 1001, reason: 'Server shutting down' });
     expect(client.types()).to.deep.equal(['Begin']);
+  });
+});
+
+describe('earshot serve: engine failures and bad options', function () {
+  this.timeout(10000);
+  afterEach(closeServers);
+
+  const failingEngine = (failure: 'push' | 'finish-hangs'): EngineFactory => () => ({
+    pushAudio: () => {
+      if (failure === 'push') throw new Error('decoder exploded');
+    },
+    forceEndpoint: () => undefined,
+    finish: () => new Promise<void>(() => undefined),
+    close: () => undefined,
+    onTurn: () => undefined,
+    onError: () => undefined,
+  });
+
+  it('ends the session with Error 3005 when the engine fails', async () => {
+    const server = await startServer({ engine: failingEngine('push') });
+    const client = await V3TestClient.begin(server.url);
+    client.sendAudio(CHUNKS_100MS[0] as Buffer);
+    expect(await errorClose(client)).to.deep.equal({ error: REASONS.serverError, code: 3005, reason: REASONS.serverError });
+  });
+
+  it('bounds an engine that never finishes after Terminate: Error 3005, no Termination', async () => {
+    const server = await startServer({ engine: failingEngine('finish-hangs'), finishTimeoutMs: 300 });
+    const client = await V3TestClient.begin(server.url);
+    client.sendJson({ type: 'Terminate' });
+    expect((await errorClose(client)).code).to.equal(3005);
+    expect(client.frames.at(-1)?.atMs).to.be.within(280, 1200);
+    expect(client.messages('Termination')).to.deep.equal([]);
+  });
+
+  it('refuses options it cannot honour, naming them', async () => {
+    const engine = failingEngine('push');
+    const cases: [Partial<StreamingServerOptions>, RegExp][] = [
+      [{ limits: { maxSessionSeconds: 0 } }, /limits\.maxSessionSeconds must be a positive number, got 0/],
+      [{ limits: { maxConcurrentSessions: 1.5 } }, /limits\.maxConcurrentSessions must be a positive integer, got 1\.5/],
+      [{ limits: { lookaheadSeconds: -1 } }, /limits\.lookaheadSeconds must be a number of seconds >= 0, got -1/],
+      [{ faults: [{ kind: 'close', afterMs: 5, code: 1006, reason: '' }] }, /fault close:5:1006: close code 1006 cannot be sent/],
+    ];
+    for (const [options, message] of cases) {
+      try {
+        await startStreamingServer({ engine, ...options });
+        expect.fail(`accepted ${JSON.stringify(options)}`);
+      } catch (error) {
+        expect((error as Error).message).to.match(message);
+      }
+    }
+    const server = await startServer();
+    expect(() => server.closeAll(1005, 'x')).to.throw(RangeError, /close code 1005 cannot be sent/);
+    const other = await startServer({ port: server.port }).catch((error: Error) => error);
+    expect((other as Error).message).to.match(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${server.port}: EADDRINUSE`));
   });
 });
