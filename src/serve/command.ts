@@ -114,6 +114,8 @@ function waitForShutdownSignal(): Promise<NodeJS.Signals> {
 }
 
 async function serve(flags: ServeFlags, logger: Logger): Promise<void> {
+  // Listen for signals first: one that arrives while starting must not kill the process unhandled.
+  const shutdownSignal = waitForShutdownSignal();
   const tls = await readTls(flags.tlsCert, flags.tlsKey);
   const loadEngine = ENGINES[flags.engine];
   if (loadEngine === undefined) {
@@ -135,7 +137,7 @@ async function serve(flags: ServeFlags, logger: Logger): Promise<void> {
     logger,
   });
   process.stdout.write(`earshot serve listening on ${server.url}\n`);
-  const signal = await waitForShutdownSignal();
+  const signal = await shutdownSignal;
   logger.info({ signal, sessions: server.sessions().length }, 'shutting down');
   const bound = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_BOUND_MS).unref());
   await Promise.race([server.close(), bound]);
@@ -164,7 +166,10 @@ export function registerServeCommand(program: Command): Command {
     .option('--fault <spec>', 'inject a fault (repeatable), e.g. drop:2000, close:1500:3005:boom, ignore-terminate@1', collectFault, [])
     .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(LOG_LEVELS).default('info'))
     .action(async (flags: ServeFlags, command: Command) => {
-      const logger = pino({ level: flags.logLevel, base: { service: 'earshot-serve' } }, pino.destination(2));
+      const logger = pino(
+        { level: flags.logLevel, base: { service: 'earshot-serve' } },
+        pino.destination({ dest: 2, sync: true }),
+      );
       try {
         await serve(flags, logger);
       } catch (error) {

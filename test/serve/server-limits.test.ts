@@ -61,8 +61,8 @@ describe('earshot serve: limits and bad input', function () {
       const match = /^Audio Transmission Rate Exceeded: Received ([\d.]+) sec\. audio in ([\d.]+) sec$/.exec(error);
       expect(match, error).to.not.equal(null);
       const [received, elapsed] = [Number(match?.[1]), Number(match?.[2])];
-      expect(received - elapsed).to.be.within(0.5, 0.65);
-      expect((await closed).audioMsReceived).to.equal(received * 1000);
+      expect(received - elapsed).to.be.within(0.49, 0.65);
+      expect((await closed).audioMsReceived).to.be.closeTo(received * 1000, 1);
     });
 
     it('lets a client pacing at real time stream past the lookahead', async () => {
@@ -82,7 +82,7 @@ describe('earshot serve: limits and bad input', function () {
       const begin = await client.waitForType('Begin');
       expect(begin.expires_at).to.equal(Math.floor((server.sessions()[0]?.startedAt ?? 0) / 1000 + 0.6));
       expect(await errorClose(client)).to.deep.equal({ error: REASONS.sessionExpired, code: 3008, reason: REASONS.sessionExpired });
-      expect(client.frames.at(-1)?.atMs).to.be.within(550, 1500);
+      expect(client.frames.at(-1)?.atMs).to.be.within(550, 2500);
     });
 
     it('ends an idle session after inactivity_timeout as if terminated; KeepAlive resets the clock', async () => {
@@ -93,7 +93,7 @@ describe('earshot serve: limits and bad input', function () {
       const close = await client.waitClosed(7000);
       expect(close.code).to.equal(1000);
       expect(client.types()).to.deep.equal(['Begin', 'Termination']);
-      expect(client.frames.at(-1)?.atMs).to.be.within(5900, 6800);
+      expect(client.frames.at(-1)?.atMs).to.be.within(5900, 7500);
     });
   });
 
@@ -158,7 +158,7 @@ describe('earshot serve: engine failures and bad options', function () {
     const client = await V3TestClient.begin(server.url);
     client.sendJson({ type: 'Terminate' });
     expect((await errorClose(client)).code).to.equal(3005);
-    expect(client.frames.at(-1)?.atMs).to.be.within(280, 1200);
+    expect(client.frames.at(-1)?.atMs).to.be.within(280, 2000);
     expect(client.messages('Termination')).to.deep.equal([]);
   });
 

@@ -29,7 +29,7 @@ describe('earshot serve: a session', function () {
     const before = Date.now();
     const client = await V3TestClient.connect(server.url, { params: { sample_rate: 16000, format_turns: true } });
     const begin = await client.waitForType('Begin', 1000);
-    expect(client.frames[0]?.atMs).to.be.below(500);
+    expect(client.frames[0]?.atMs).to.be.below(900);
     expect(begin.id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(begin.expires_at).to.be.within(Math.floor(before / 1000) + 10800, Math.ceil(Date.now() / 1000) + 10800);
     const [info] = (await opened) as [SessionInfo];
@@ -174,9 +174,9 @@ describe('earshot serve: a session', function () {
     const server = await startServer({ heartbeatIntervalMs: 150 });
     const client = await V3TestClient.begin(server.url, { params: { sample_rate: RATE, session_heartbeat: true } });
     for (const chunk of chunkPcm(AUDIO.samples.subarray(0, RATE), RATE, 100)) client.sendAudio(chunk);
-    const beat = await client.waitForType('Heartbeat', 1000);
+    const beat = await client.waitForType('Heartbeat', 2000);
     expect(beat).to.include({ total_audio_received_ms: 1000 });
-    expect(beat.total_duration_ms).to.be.within(100, 1000);
+    expect(beat.total_duration_ms).to.be.within(100, 3000);
     expect(beat.realtime_factor).to.be.above(1);
     expect(beat.max_speech_probability).to.be.oneOf([0, 1]);
     client.sendJson({ type: 'UpdateConfiguration', session_heartbeat: false });
