@@ -173,7 +173,7 @@ export function registerServeCommand(program: Command): Command {
       try {
         await serve(flags, logger);
       } catch (error) {
-        if (error instanceof ServeConfigError || error instanceof ScriptError) {
+        if (error instanceof ServeConfigError || error instanceof ScriptError || error instanceof RangeError) {
           command.error(`earshot serve: ${error.message}`, { exitCode: 2, code: 'earshot.serve.config' });
         }
         command.error(`earshot serve: ${(error as Error).message}`, { exitCode: 1, code: 'earshot.serve.failed' });

@@ -103,6 +103,8 @@ interface StreamingServerEvents {
   'connection-rejected': [info: ConnectionRejectedInfo];
 }
 
+const MAX_TIMER_SECONDS = 2_000_000;
+
 type AuthResult = { ok: true; maxSessionSeconds: number | undefined } | { ok: false; reason: string };
 
 function checkPositive(name: string, value: number | undefined, integer: boolean): void {
@@ -354,6 +356,10 @@ export class StreamingServer extends EventEmitter<StreamingServerEvents> {
 export async function startStreamingServer(options: StreamingServerOptions): Promise<StreamingServer> {
   checkFaults(options.faults ?? []);
   checkPositive('limits.maxSessionSeconds', options.limits?.maxSessionSeconds, false);
+  // Beyond this a timer would overflow and fire at once.
+  if ((options.limits?.maxSessionSeconds ?? 0) > MAX_TIMER_SECONDS) {
+    throw new RangeError(`limits.maxSessionSeconds must be at most ${MAX_TIMER_SECONDS}, got ${options.limits?.maxSessionSeconds}`);
+  }
   checkPositive('limits.maxConcurrentSessions', options.limits?.maxConcurrentSessions, true);
   const lookahead = options.limits?.lookaheadSeconds;
   if (lookahead !== undefined && !(Number.isFinite(lookahead) && lookahead >= 0)) {
