@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+
 /**
  * A recognition engine behind `earshot serve`: audio in, turn updates out.
  * The server session owns everything protocol-shaped (turn_order, formatted
@@ -39,6 +41,8 @@ export interface RecognitionEngine {
 
 export interface EngineFactoryOptions {
   sampleRate: number;
+  /** The session's logger (carries its id); engines log what they could not match here. */
+  logger?: Logger;
 }
 
 export type EngineFactory = (options: EngineFactoryOptions) => RecognitionEngine;

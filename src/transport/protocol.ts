@@ -80,6 +80,8 @@ export const CONNECTION_PARAMS: Readonly<Record<string, ParamSpec>> = {
   webhook_auth_header_name: { kind: 'string' },
   webhook_auth_header_value: { kind: 'string' },
   llm_gateway: { kind: 'json' },
+  /** Sent by the SDK (customerSupportAudioCapture) under this underscore name. */
+  _customer_support_audio_capture: { kind: 'bool' },
 };
 
 /** Parameters UpdateConfiguration may carry. */
@@ -120,6 +122,8 @@ export interface TurnMessage {
   language_code?: string;
   language_confidence?: number;
   speaker_label?: string;
+  /** "" on partials; equals `transcript` on end-of-turn messages (docs, message sequence). */
+  utterance?: string;
 }
 
 export interface TerminationMessage {
@@ -128,7 +132,8 @@ export interface TerminationMessage {
   session_duration_seconds: number;
 }
 
-export interface SpeechStartedMessage { type: 'SpeechStarted'; timestamp: number }
+/** Sent by Universal-3 Pro models only (docs, message sequence). */
+export interface SpeechStartedMessage { type: 'SpeechStarted'; timestamp: number; confidence?: number }
 export interface ErrorMessage { type: 'Error'; error_code?: number; error: string }
 export interface WarningMessage { type: 'Warning'; warning_code: number; warning: string }
 export interface HeartbeatMessage {
@@ -217,6 +222,8 @@ export const CLOSE_CODES: Readonly<Record<number, CloseCodeInfo>> = {
 export const REASONS = {
   missingAuth: 'Unauthorized Connection: Missing Authorization header',
   invalidAuth: 'Unauthorized Connection: Invalid API key',
+  /** Our wording (the service's is unverified): a temporary token unknown, used or expired. */
+  invalidToken: 'Unauthorized Connection: Invalid or expired temporary token',
   tooManySessions: 'Unauthorized Connection: Too many concurrent sessions',
   sessionExpired: 'Session Expired: Maximum session duration exceeded',
   serverError: 'Session Cancelled: An error occurred',
