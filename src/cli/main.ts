@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
 import { ConfigError, loadPipelineFile } from '../config/load.js';
+import { registerServeCommand } from '../serve/command.js';
 import { runService } from '../service/service.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -65,5 +66,6 @@ export function buildProgram(): Command {
       }
     });
 
+  registerServeCommand(program);
   return program;
 }

@@ -10,7 +10,8 @@ import { makeSelfSignedCert } from '../support/tls-cert.js';
 import { REASONS } from '../../src/transport/protocol.js';
 import { AUDIO, CHUNKS_100MS } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../support/serve-cli.js', import.meta.url));
+/** The real command, as a user runs it. */
+const CLI = fileURLToPath(new URL('../../../bin/earshot.cjs', import.meta.url));
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -123,7 +124,6 @@ describe('earshot serve (command)', function () {
       }, /script \S*bad\.yaml is invalid:\n\s+\S*bad\.yaml:2:28: turns\[0\]\.tone_hz: must be a number from 50 to 8000, got 99999/],
       ['a script that does not exist', () => ['--script', join(dir, 'absent.yaml')], /absent\.yaml: cannot read the script: no such file/],
       ['the script engine without a script', () => [], /--engine script needs --script FILE/],
-      ['the local engine, not built yet', () => ['--engine', 'local'], /--engine local is not available in this build yet; use --engine script/],
     ];
     for (const [label, args, message] of cases) {
       it(label, async () => {

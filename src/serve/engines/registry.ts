@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { EngineFactory } from '../engine.js';
 import { ServeConfigError } from '../serve-config-error.js';
+import { createLocalEngine } from './local.js';
 import { createScriptEngine, loadScript } from './script.js';
 
 export interface EngineSettings {
@@ -22,8 +23,5 @@ export const ENGINES: Readonly<Record<string, EngineLoader>> = {
     }
     return createScriptEngine(await loadScript(scriptFile), { logger });
   },
-  local: () =>
-    Promise.reject(
-      new ServeConfigError('--engine local is not available in this build yet; use --engine script --script FILE'),
-    ),
+  local: ({ logger }) => Promise.resolve(createLocalEngine({ logger })),
 };
