@@ -12,7 +12,7 @@ import { Observable, tap } from 'rxjs';
 import pino, { type Logger } from 'pino';
 import { FrameRing, type RingFrame } from '../capture/ring.js';
 import type { PipelineConfig } from '../config/schema.js';
-import { assemblyAIConnector } from './connectors.js';
+import { assemblyAIConnector, LOCAL_TERMINATION_TIMEOUT_MS, localConnector } from './connectors.js';
 import { TranscriptionStream, type SessionConnector } from './stream.js';
 import type { FromWorker, PipelineTask, ToWorker } from './worker-protocol.js';
 import type { AudioBacklog } from './backlog.js';
@@ -59,16 +59,17 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
   const ring = new FrameRing(task.ring);
   const latencies: number[] = [];
   const aborted = new AbortController();
+  const transcriber = await connectorFor(config, ring.sampleRate, logger);
   const stream = new TranscriptionStream({
     pipeline,
     ...(config.label !== undefined ? { label: config.label } : {}),
     sampleRate: ring.sampleRate,
     frameSamples: ring.frameSamples,
     bufferSeconds: config.transcriber.buffer_seconds,
-    connect: connectorFor(config, ring.sampleRate, logger),
-    formatTurns: config.transcriber.type === 'assemblyai' && config.transcriber.params.format_turns === true,
+    connect: transcriber.connect,
+    formatTurns: config.transcriber.type === 'local' || config.transcriber.params.format_turns === true,
     reconnect: config.transcriber.type === 'assemblyai' ? config.transcriber.reconnect : config.transcriber.restart,
-    terminationTimeoutMs: config.transcriber.type === 'assemblyai' ? config.transcriber.termination_timeout_ms : 10000,
+    terminationTimeoutMs: config.transcriber.type === 'assemblyai' ? config.transcriber.termination_timeout_ms : LOCAL_TERMINATION_TIMEOUT_MS,
     lookaheadMs: 60_000,
     confirmAfterMs: config.transcriber.type === 'assemblyai' ? 5000 : Infinity,
     logger,
@@ -125,6 +126,7 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
     await recorder.close().catch((error: unknown) => logger.error({ err: error }, 'WAV recording did not close cleanly'));
   }
   send({ type: 'stats', stats: stream.snapshotStats(), backlogFrames: stream.backlog.size, latenciesMs: latencies.splice(0) });
+  await transcriber.close();
   const failed = stream.failed;
   send({ type: 'ended', ...(failed ? { failed: { name: failed.name, message: failed.message, permanent: failed.permanent, ...(failed.code !== undefined ? { code: failed.code } : {}) } } : {}) });
   port.close();
@@ -149,12 +151,16 @@ async function startRecorders(task: PipelineTask, sampleRate: number, logger: Lo
   return recorders;
 }
 
-function connectorFor(config: PipelineConfig, sampleRate: number, logger: Logger): SessionConnector {
+async function connectorFor(
+  config: PipelineConfig,
+  sampleRate: number,
+  logger: Logger,
+): Promise<{ connect: SessionConnector; close: () => Promise<void> }> {
   const transcriber = config.transcriber;
   switch (transcriber.type) {
     case 'assemblyai':
-      return assemblyAIConnector(transcriber, sampleRate, logger);
+      return { connect: assemblyAIConnector(transcriber, sampleRate, logger), close: () => Promise.resolve() };
     case 'local':
-      throw new Error('the local transcriber is not available in this build');
+      return localConnector(transcriber, sampleRate, logger);
   }
 }

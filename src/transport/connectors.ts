@@ -1,6 +1,9 @@
 /** How a pipeline's transport opens transcriber sessions, per transcriber type. */
 import type { Logger } from 'pino';
-import type { AssemblyAITranscriberConfig } from '../config/schema.js';
+import { randomUUID } from 'node:crypto';
+import type { AssemblyAITranscriberConfig, LocalTranscriberConfig } from '../config/schema.js';
+import { createLocalEngine } from '../serve/engines/local.js';
+import { startStreamingServer } from '../serve/server.js';
 import type { SessionConnector } from './stream.js';
 import { V3Session } from './v3-session.js';
 
@@ -21,3 +24,41 @@ export function assemblyAIConnector(config: AssemblyAITranscriberConfig, sampleR
       signal,
     );
 }
+
+/**
+ * The local transcriber: `earshot serve --engine local` started inside this
+ * transport worker on a loopback port, and reached through the same v3 client
+ * as the cloud. One code path for both: the same events, and a crashed or hung
+ * engine (the server ends the session with 3005) is handled exactly like a
+ * dropped connection: reconnect, replay, no audio lost.
+ */
+export async function localConnector(
+  config: LocalTranscriberConfig,
+  sampleRate: number,
+  logger: Logger,
+): Promise<{ connect: SessionConnector; close: () => Promise<void> }> {
+  const apiKey = randomUUID();
+  const server = await startStreamingServer({
+    engine: createLocalEngine({ modelDir: config.model_dir, logger }),
+    apiKeys: [apiKey],
+    logger: logger.child({ component: 'local-engine' }),
+  });
+  const connect = assemblyAIConnector(
+    {
+      type: 'assemblyai',
+      api_key: apiKey,
+      url: server.url,
+      params: { format_turns: true },
+      reconnect: config.restart,
+      buffer_seconds: config.buffer_seconds,
+      connect_timeout_ms: 30000,
+      termination_timeout_ms: LOCAL_TERMINATION_TIMEOUT_MS,
+    },
+    sampleRate,
+    logger,
+  );
+  return { connect, close: () => server.close() };
+}
+
+/** pocketsphinx may still be decoding the last seconds when Terminate arrives. */
+export const LOCAL_TERMINATION_TIMEOUT_MS = 10000;
