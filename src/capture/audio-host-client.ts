@@ -2,15 +2,17 @@
  * The main thread's handle on the audio host thread: starts it in a piscina
  * pool of one long-lived thread, sends it requests, relays its events, and,
  * supervised like any actor, restarts it after a crash and reopens every
- * capture it had. Rings are SharedArrayBuffers owned by the pipelines, so a
- * restart loses only the audio of the restart itself.
+ * capture it had. A crashed host's thread is terminated before a new one
+ * starts, so two producers never write one ring. Rings are SharedArrayBuffers
+ * owned by the pipelines and carry the numbering, so a restart loses only the
+ * audio of the restart itself, recorded as a gap.
  */
 import { MessageChannel, SHARE_ENV, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SourceConfig } from '../config/schema.js';
 import type { Supervisable } from '../pipeline/actor.js';
 import type { CaptureDevice } from './devices.js';
-import type { HostEvent, HostMessage, HostReply, HostRequest, SerializedError } from './audio-host-protocol.js';
+import type { CaptureStats, HostEvent, HostMessage, HostReply, HostRequest, SerializedError } from './audio-host-protocol.js';
 import type { SourceInfo } from './sources/source.js';
 
 const REQUEST_TIMEOUT_MS = 30000;
@@ -42,9 +44,15 @@ export class AudioHostClient implements Supervisable {
   private readonly failureListeners: ((error: Error) => void)[] = [];
   private readonly eventListeners: ((event: HostEvent) => void)[] = [];
   private stopping = false;
+  private retiring: Promise<void> | undefined;
+  private latestStats: Record<string, CaptureStats> = {};
+  /** Times the host thread ended unexpectedly (crashed), and the last reason. */
+  crashes = 0;
+  lastCrash: Error | undefined;
 
   async start(): Promise<void> {
     this.stopping = false;
+    await this.retiring;
     this.pool ??= new Piscina({
       filename: new URL('./audio-host.js', import.meta.url).href,
       minThreads: 1,
@@ -86,9 +94,15 @@ export class AudioHostClient implements Supervisable {
     this.eventListeners.push(listener);
   }
 
+  /** The latest capture statistics of each open pipeline (the host reports every second). */
+  stats(): Record<string, CaptureStats> {
+    return this.latestStats;
+  }
+
   async listDevices(): Promise<CaptureDevice[]> {
     const reply = await this.request({ type: 'devices' });
-    return reply.ok ? (reply.devices ?? []) : [];
+    if (!reply.ok) throw new AudioHostError(reply.error);
+    return reply.devices ?? [];
   }
 
   /** Opens a pipeline's source into its ring; rejects with the host's error (no device, bad file). */
@@ -133,6 +147,7 @@ export class AudioHostClient implements Supervisable {
       waiter.resolve(message);
       return;
     }
+    if (message.type === 'stats') this.latestStats = message.pipelines;
     for (const listener of this.eventListeners) listener(message);
   }
 
@@ -145,6 +160,13 @@ export class AudioHostClient implements Supervisable {
     }
     this.pending.clear();
     if (this.stopping) return;
+    this.crashes++;
+    this.lastCrash = error;
+    // Its thread may still run capture loops (a task can fail while the thread
+    // lives on): end it before another host writes the same rings.
+    const pool = this.pool;
+    this.pool = undefined;
+    this.retiring = pool?.destroy().catch(() => undefined);
     for (const listener of this.failureListeners) listener(error);
   }
 }

@@ -1,4 +1,8 @@
-/** A WAV or raw PCM file played into the pipeline, at real-time pace or as fast as it is consumed. */
+/**
+ * A WAV or raw PCM file played into the pipeline, at real-time pace or as
+ * fast as it is consumed, converted to the pipeline's format exactly as a
+ * device's audio is (a 44.1 kHz stereo WAV feeds a 16 kHz mono pipeline).
+ */
 import type { FileSourceConfig } from '../../config/schema.js';
 import { monotonicMs } from '../clock.js';
 import { createConverter, type FormatConverter } from '../convert.js';
@@ -16,6 +20,7 @@ export class FileSource implements CaptureSource {
   private stopped = false;
   private bytesPerFrame = 0;
   private reading: Promise<void> = Promise.resolve();
+  lastDeliveryMs: number | undefined;
 
   constructor(
     private readonly config: FileSourceConfig,
@@ -29,12 +34,7 @@ export class FileSource implements CaptureSource {
     this.stopped = false;
     this.file = await openAudioFile(this.path, this.config.sample_rate);
     const { format } = this.file;
-    try {
-      this.converter = createConverter(format, this.config.sample_rate);
-    } catch (error) {
-      await this.file.handle.close();
-      throw new Error(`${this.path}: ${(error as Error).message}`, { cause: error });
-    }
+    this.converter = createConverter(format, this.config.sample_rate);
     const inputFrames = Math.round((format.sampleRate * this.config.frame_ms) / 1000);
     this.bytesPerFrame = inputFrames * format.channels * (format.bitsPerSample / 8);
     this.position = 0;
@@ -49,6 +49,8 @@ export class FileSource implements CaptureSource {
         (this.config.realtime ? ' at real-time pace' : ' as fast as consumed'),
       openedSampleRate: format.sampleRate,
       openedChannels: format.channels,
+      sampleRate: this.config.sample_rate,
+      channels: 1,
       conversion: this.converter.description,
     };
   }
@@ -89,7 +91,9 @@ export class FileSource implements CaptureSource {
         this.position = 0;
         return this.readOneFrame();
       }
-      this.assembler.flush(monotonicMs());
+      const now = monotonicMs();
+      this.assembler.push((this.converter as FormatConverter).flush(), now);
+      this.assembler.flush(now);
       this.events.onEnd();
       return false;
     }
@@ -100,8 +104,11 @@ export class FileSource implements CaptureSource {
       this.position = format.dataBytes;
       return this.readOneFrame();
     }
-    const samples = (this.converter as FormatConverter).convert(decodeToInt16(bytes.subarray(0, bytesRead), format));
-    this.assembler.push(samples, monotonicMs());
+    const converter = this.converter as FormatConverter;
+    const samples = converter.convert(decodeToInt16(bytes.subarray(0, bytesRead), format));
+    const now = monotonicMs();
+    this.lastDeliveryMs = now;
+    this.assembler.push(samples, now - converter.delayMs);
     return true;
   }
 }
