@@ -35,6 +35,8 @@ const FIRST_BUFFER_MS = 10000;
 const RESTART_BACKOFF = { initialDelayMs: 250, maxDelayMs: 10000 };
 /** Ring drops are reported at most this many ranges per stats interval; the rest are summed up. */
 const MAX_DROP_RANGES = 20;
+/** A run of drops still growing is reported once it stops, or after this long at the latest. */
+const MAX_DROP_REPORT_DELAY_MS = 5000;
 
 /** One pipeline's capture: its ring, its frame numbering, and the source feeding them. */
 class CaptureChannel implements SourceEvents {
@@ -46,7 +48,8 @@ class CaptureChannel implements SourceEvents {
   private watchFrom = 0;
   private recovering = false;
   private readonly closing = new AbortController();
-  private dropRanges: { from: number; to: number }[] = [];
+  private dropRanges: { from: number; to: number; sinceMs: number }[] = [];
+  private dropsSinceReport = false;
   readonly stats: CaptureStats = {
     state: 'opening',
     framesWritten: 0,
@@ -134,7 +137,11 @@ class CaptureChannel implements SourceEvents {
   }
 
   snapshot(): CaptureStats {
-    this.flushDrops();
+    // A run of drops that grew since the last snapshot may go on: report it whole, later.
+    const last = this.dropRanges[this.dropRanges.length - 1];
+    const growing = last !== undefined && this.dropsSinceReport && monotonicMs() - last.sinceMs < MAX_DROP_REPORT_DELAY_MS;
+    this.dropsSinceReport = false;
+    this.flushDrops(growing ? 1 : 0);
     const { framesWritten, framesDropped, samplesLost } = this.assembler.stats;
     return { ...this.stats, framesWritten, framesDropped, samplesLost, ringFill: this.ring.fill };
   }
@@ -171,16 +178,17 @@ class CaptureChannel implements SourceEvents {
   }
 
   private recordDrop(seq: number): void {
+    this.dropsSinceReport = true;
     const last = this.dropRanges[this.dropRanges.length - 1];
     if (last && seq === last.to + 1) last.to = seq;
-    else this.dropRanges.push({ from: seq, to: seq });
+    else this.dropRanges.push({ from: seq, to: seq, sinceMs: monotonicMs() });
   }
 
-  /** Reports the ring's drops since the last report, as ranges of sequence numbers. */
-  private flushDrops(): void {
-    if (this.dropRanges.length === 0) return;
-    const ranges = this.dropRanges;
-    this.dropRanges = [];
+  /** Reports the ring's drops as ranges of sequence numbers, all but the last `keep` ranges. */
+  private flushDrops(keep = 0): void {
+    if (this.dropRanges.length <= keep) return;
+    const ranges = this.dropRanges.slice(0, this.dropRanges.length - keep);
+    this.dropRanges = this.dropRanges.slice(ranges.length);
     const frameMs = (this.ring.frameSamples * 1000) / this.ring.sampleRate;
     const cause = `ring full (${this.ring.policy})`;
     const shown = ranges.length > MAX_DROP_RANGES ? ranges.slice(0, MAX_DROP_RANGES - 1) : ranges;

@@ -89,12 +89,8 @@ export function levelAtDb(x: ArrayLike<number>, rate: number, hz: number, widthH
   return 20 * Math.log10(around / strongest);
 }
 
-/**
- * Finds where `reference` sits in `captured` (the lag with the highest
- * cross-correlation, computed by FFT) and the signal-to-noise ratio of the
- * captured audio against the reference there, after the best gain.
- */
-export function alignAndCompare(reference: ArrayLike<number>, captured: ArrayLike<number>): { lag: number; snrDb: number; gain: number } {
+/** The lag (in whole samples) at which `reference` best matches `captured`: the cross-correlation peak, by FFT. */
+export function bestLag(reference: ArrayLike<number>, captured: ArrayLike<number>): number {
   const size = nextPowerOfTwo(reference.length + captured.length);
   const ar = new Float64Array(size);
   const ai = new Float64Array(size);
@@ -114,12 +110,33 @@ export function alignAndCompare(reference: ArrayLike<number>, captured: ArrayLik
   fft(ar, ai);
   let lag = 0;
   for (let k = 0; k < size; k++) if ((ar[k] as number) > (ar[lag] as number)) lag = k;
-  if (lag > size / 2) lag -= size;
+  return lag > size / 2 ? lag - size : lag;
+}
+
+/** `x` delayed by a fraction of a sample (|fraction| <= 1), by windowed-sinc interpolation. */
+function delayed(x: ArrayLike<number>, fraction: number): Float64Array {
+  const half = 32;
+  const taps = new Float64Array(2 * half + 1);
+  for (let k = -half; k <= half; k++) {
+    const u = k - fraction;
+    const window = 0.5 + 0.5 * Math.cos((Math.PI * u) / (half + 1));
+    taps[k + half] = (u === 0 ? 1 : Math.sin(Math.PI * u) / (Math.PI * u)) * window;
+  }
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    let acc = 0;
+    for (let k = -half; k <= half; k++) acc += ((x[i - k]) ?? 0) * (taps[k + half] as number);
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** SNR of `captured` (from `lag` on) against `reference` scaled by its best gain. */
+function snrAt(reference: ArrayLike<number>, captured: ArrayLike<number>, lag: number): { snrDb: number; gain: number } {
   let cross = 0;
   let energy = 0;
   for (let i = 0; i < reference.length; i++) {
-    const c = (captured[i + lag] as number | undefined) ?? 0;
-    cross += c * (reference[i] as number);
+    cross += ((captured[i + lag]) ?? 0) * (reference[i] as number);
     energy += (reference[i] as number) ** 2;
   }
   const gain = cross / energy;
@@ -128,7 +145,35 @@ export function alignAndCompare(reference: ArrayLike<number>, captured: ArrayLik
   for (let i = 0; i < reference.length; i++) {
     const expected = gain * (reference[i] as number);
     signal += expected * expected;
-    noise += (((captured[i + lag] as number | undefined) ?? 0) - expected) ** 2;
+    noise += (((captured[i + lag]) ?? 0) - expected) ** 2;
   }
-  return { lag, snrDb: 10 * Math.log10(signal / noise), gain };
+  return { snrDb: 10 * Math.log10(signal / noise), gain };
+}
+
+/**
+ * Finds where `reference` sits in `captured` (whole-sample lag from the
+ * cross-correlation peak) and the signal-to-noise ratio of the captured audio
+ * against the reference there, after the best gain. Audio that went through
+ * resamplers sits between two samples of the original's grid (a pure delay,
+ * inaudible, but a large "error" when compared sample by sample), so with
+ * `fractional` the reference is also delayed by the best fraction of a sample.
+ */
+export function alignAndCompare(
+  reference: ArrayLike<number>,
+  captured: ArrayLike<number>,
+  options: { fractional?: boolean } = {},
+): { lag: number; fraction: number; snrDb: number; gain: number } {
+  const lag = bestLag(reference, captured);
+  const exact = snrAt(reference, captured, lag);
+  if (!options.fractional) return { lag, fraction: 0, ...exact };
+  let best = { lag, fraction: 0, ...exact };
+  const consider = (fraction: number): void => {
+    const result = snrAt(delayed(reference, fraction), captured, lag);
+    if (result.snrDb > best.snrDb) best = { lag, fraction, ...result };
+  };
+  for (let step = 0.1, span = 1; step >= 0.0005; span = step, step /= 10) {
+    const centre = best.fraction;
+    for (let k = -Math.round(span / step); k <= Math.round(span / step); k++) consider(centre + k * step);
+  }
+  return best;
 }
