@@ -13,7 +13,7 @@ import { createConverter, type AudioFormat, type FormatConverter } from '../conv
 import { nativeFormat, type CaptureDevice } from '../devices.js';
 import { DeviceTimeline, type TimelineEvent } from '../device-timeline.js';
 import type { FrameAssembler } from '../frame-assembler.js';
-import { PortAudioInput } from '../portaudio.js';
+import { PortAudioInput, type InputStreamOptions } from '../portaudio.js';
 import type { CaptureSource, SourceEvents, SourceInfo } from './source.js';
 
 /** Seconds of audio the native queue may hold while this thread is busy. */
@@ -31,8 +31,10 @@ export class CaptureFormatError extends Error {
 }
 
 export interface PortAudioSourceOptions {
-  /** Seconds of audio the native queue may hold (tests make it small). */
+  /** Seconds of audio the native queue may hold. */
   nativeQueueSeconds?: number;
+  /** Opens a stream; default PortAudioInput.open (tests wrap it to make a real device refuse a format). */
+  openInput?: (options: InputStreamOptions) => Promise<PortAudioInput>;
 }
 
 export class PortAudioSource implements CaptureSource {
@@ -58,7 +60,8 @@ export class PortAudioSource implements CaptureSource {
     for (const format of this.formatsToTry()) {
       const framesPerBuffer = Math.round((format.sampleRate * frame_ms) / 1000);
       try {
-        this.input = await PortAudioInput.open({
+        const open = this.options.openInput ?? ((options: InputStreamOptions) => PortAudioInput.open(options));
+        this.input = await open({
           deviceId,
           sampleRate: format.sampleRate,
           channels: format.channels,
