@@ -41,12 +41,19 @@ export type CaptureState = 'opening' | 'running' | 'restarting' | 'ended' | 'clo
 export type HostEvent =
   | { type: 'event'; pipeline: string; kind: 'opened'; info: SourceInfo; restarted: boolean }
   | { type: 'event'; pipeline: string; kind: 'failed'; error: SerializedError; retryInMs: number; attempt: number }
-  | { type: 'event'; pipeline: string; kind: 'ended' }
+  | { type: 'event'; pipeline: string; kind: 'ended'; error?: SerializedError }
   | { type: 'event'; pipeline: string; kind: 'overflow'; detail: string }
   | { type: 'event'; pipeline: string; kind: 'gap'; gap: CaptureGap }
   | { type: 'stats'; pipelines: Record<string, CaptureStats> };
 
-export type HostMessage = HostReply | HostEvent;
+/** The host hit a fatal error; `clean`: it closed every capture before giving up (its thread may be ended safely). */
+export interface HostFatal {
+  type: 'fatal';
+  error: SerializedError;
+  clean: boolean;
+}
+
+export type HostMessage = HostReply | HostEvent | HostFatal;
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) return { name: error.name, message: error.message };

@@ -96,21 +96,26 @@ class CaptureChannel implements SourceEvents {
     return info;
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the source. With endOfStream (the pipeline is stopping) the ring is
+   * closed too, so its reader drains it and ends; without (this host is going
+   * down, a new one will take over) the reader just waits for the next frames.
+   */
+  async close(endOfStream = true): Promise<void> {
     this.closing.abort();
     this.stats.state = 'closed';
     const source = this.source;
     this.source = undefined;
     await source?.stop();
     this.flushDrops();
-    this.ring.close();
+    if (endOfStream) this.ring.close();
   }
 
-  onEnd(): void {
+  onEnd(error?: Error): void {
     this.stats.state = 'ended';
     this.flushDrops();
     this.ring.close();
-    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'ended' });
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'ended', ...(error ? { error: serializeError(error) } : {}) });
   }
 
   onOverflow(detail: string): void {
@@ -119,7 +124,9 @@ class CaptureChannel implements SourceEvents {
   }
 
   onFailure(error: Error): void {
-    void this.recover(error);
+    // A device is reopened; a file or a tone that fails would only start over, so it ends.
+    if (this.config.type === 'portaudio') void this.recover(error);
+    else this.onEnd(error);
   }
 
   /** Called periodically: a device that stopped delivering is reopened. */
@@ -226,13 +233,40 @@ function summarize(error: Error): { name: string; message: string } {
   return { name, message: message.split('\n')[0] as string };
 }
 
+/** How long a fatal error's clean-up may take to close the captures. */
+const FATAL_CLOSE_TIMEOUT_MS = 20000;
+
 export default async function audioHost({ port }: { port: MessagePort }): Promise<void> {
   const channels = new Map<string, CaptureChannel>();
   const send = (message: HostMessage): void => port.postMessage(message);
   let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolveFinished) => {
+  let fail: (error: Error) => void = () => undefined;
+  const finished = new Promise<void>((resolveFinished, rejectFinished) => {
     finish = resolveFinished;
+    fail = rejectFinished;
   });
+
+  // A fatal error anywhere in this thread (a bug) must not end the thread with
+  // streams open: naudiodon crashes the whole process when a thread is torn
+  // down under a pending read. Close every capture first, then fail the task
+  // (the client then retires this thread and its supervisor starts a new one).
+  let failing = false;
+  const onFatal = (reason: unknown): void => {
+    if (failing) return;
+    failing = true;
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    clearInterval(statsTimer);
+    clearInterval(watchdog);
+    const closeAll = Promise.all([...channels.values()].map((channel) => channel.close(false))).then(() => true);
+    const timeout = new Promise<boolean>((resolveTimeout) => setTimeout(() => resolveTimeout(false), FATAL_CLOSE_TIMEOUT_MS).unref());
+    void Promise.race([closeAll, timeout]).then((clean) => {
+      send({ type: 'fatal', error: serializeError(error), clean });
+      port.close();
+      fail(error);
+    });
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
 
   const statsTimer = setInterval(() => {
     const pipelines: Record<string, CaptureStats> = {};
@@ -289,5 +323,10 @@ export default async function audioHost({ port }: { port: MessagePort }): Promis
     }
   }
 
-  await finished;
+  try {
+    await finished;
+  } finally {
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  }
 }

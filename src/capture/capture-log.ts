@@ -31,7 +31,8 @@ export function logCaptureEvent(logger: Logger, event: HostEvent): void {
       return;
     }
     case 'ended':
-      log.info('capture source ended');
+      if (event.error) log.error({ err: event.error }, `capture source failed: ${event.error.message}`);
+      else log.info('capture source ended');
       return;
   }
 }

@@ -8,7 +8,7 @@ import { monotonicMs } from '../clock.js';
 import { createConverter, type FormatConverter } from '../convert.js';
 import type { FrameAssembler } from '../frame-assembler.js';
 import type { FrameRing } from '../ring.js';
-import { decodeToInt16, openAudioFile, type OpenedAudioFile } from '../wav-file.js';
+import { AudioFileError, decodeToInt16, openAudioFile, type OpenedAudioFile } from '../wav-file.js';
 import { Pacer } from './pacer.js';
 import type { CaptureSource, SourceEvents, SourceInfo } from './source.js';
 
@@ -66,7 +66,7 @@ export class FileSource implements CaptureSource {
   /** One frame per tick; file reads are small and buffered by the OS. */
   private readPaced(): boolean {
     if (this.stopped) return false;
-    this.reading = this.reading.then(() => this.readOneFrame().then((more) => {
+    this.reading = this.reading.then(() => this.readOrFail().then((more) => {
       if (!more) this.pacer?.stop();
     }));
     return !this.stopped;
@@ -76,7 +76,17 @@ export class FileSource implements CaptureSource {
     while (!this.stopped) {
       await this.ring.waitForSpace(1000);
       if (this.ring.fill >= this.ring.capacity) continue;
-      if (!(await this.readOneFrame())) return;
+      if (!(await this.readOrFail())) return;
+    }
+  }
+
+  /** A frame read that fails (an I/O error) ends this source with the error, never as an unhandled rejection. */
+  private async readOrFail(): Promise<boolean> {
+    try {
+      return await this.readOneFrame();
+    } catch (error) {
+      if (!this.stopped) this.events.onFailure(new AudioFileError(this.path, `cannot read: ${(error as Error).message}`));
+      return false;
     }
   }
 
