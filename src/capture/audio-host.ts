@@ -106,9 +106,12 @@ class CaptureChannel implements SourceEvents {
     this.stats.state = 'closed';
     const source = this.source;
     this.source = undefined;
-    await source?.stop();
-    this.flushDrops();
-    if (endOfStream) this.ring.close();
+    try {
+      await source?.stop();
+    } finally {
+      this.flushDrops();
+      if (endOfStream) this.ring.close();
+    }
   }
 
   onEnd(error?: Error): void {

@@ -1,4 +1,11 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { PrivatePulse } from '../support/pulse.js';
 import {
   DeviceNotFoundError,
   DeviceSpecError,
@@ -126,5 +133,46 @@ describe('loopback hints and native formats', () => {
   it('a device natively offers its default rate and at most two channels', () => {
     expect(nativeFormat(mac[1] as CaptureDevice)).to.deep.equal({ sampleRate: 48000, channels: 2 });
     expect(nativeFormat(mac[0] as CaptureDevice)).to.deep.equal({ sampleRate: 48000, channels: 1 });
+  });
+});
+
+describe('earshot devices (a real PulseAudio server)', function () {
+  this.timeout(30000);
+  let pulse: PrivatePulse;
+  const bin = fileURLToPath(new URL('../../../bin/earshot.cjs', import.meta.url));
+
+  before(async () => {
+    pulse = await PrivatePulse.start([{ name: 'earshot_test' }, { name: 'sink48', rate: 48000, channels: 2 }]);
+  });
+  after(async () => {
+    await pulse.stop();
+  });
+
+  function earshot(args: string[], env: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+    return promisify(execFile)(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, timeout: 20000 });
+  }
+
+  it('--json lists every PulseAudio source with its format, marks monitors as loopback, and says how to open them', async () => {
+    const { stdout } = await earshot(['devices', '--json'], pulse.env);
+    const devices = JSON.parse(stdout) as CaptureDevice[];
+    const monitor = devices.find((d) => d.name === 'sink48.monitor');
+    expect(monitor).to.deep.include({ id: 'pulse:sink48.monitor', hostApi: 'PulseAudio', inputChannels: 2, defaultSampleRate: 48000, loopback: true });
+    expect(monitor?.via?.pulseSource).to.equal('sink48.monitor');
+    expect(devices.find((d) => d.name === 'earshot_test.monitor')?.loopback).to.equal(true);
+    expect(devices.find((d) => d.name === 'pulse')).to.deep.include({ hostApi: 'ALSA', loopback: false });
+  });
+
+  it('without a sound server: no devices, and the loopback set-up for each platform', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'earshot-nopulse-'));
+    try {
+      const { stdout } = await earshot(['devices'], { XDG_RUNTIME_DIR: empty, PULSE_SERVER: `unix:${join(empty, 'none')}` });
+      expect(stdout).to.include('(no capture devices found)');
+      expect(stdout).to.include('No loopback device found.');
+      expect(stdout).to.match(/macOS: +install BlackHole/);
+      const json = await earshot(['devices', '--json'], { XDG_RUNTIME_DIR: empty, PULSE_SERVER: `unix:${join(empty, 'none')}` });
+      expect(JSON.parse(json.stdout)).to.deep.equal([]);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   });
 });
