@@ -7,6 +7,11 @@
  *
  * Only the audio host thread may call into this module: PortAudio driven from
  * two threads at once crashes the process (shared/naudiodon.md, point 1).
+ * Two more reasons found here: the binding keeps its stream class in one
+ * process-wide reference, set by the thread that loaded it last, so a thread
+ * that loaded it before another one did crashes the process when it opens a
+ * stream; and a thread torn down while a read is pending crashes it too
+ * (audio-host.ts closes every stream before its thread may end).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -2,9 +2,6 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { InputStreamOptions } from '../../src/capture/portaudio.js';
-import { PortAudioInput } from '../../src/capture/portaudio.js';
-import { CaptureFormatError } from '../../src/capture/sources/portaudio.js';
 import type { FileSourceConfig } from '../../src/config/schema.js';
 import { CaptureHarness, DirectCapture, eventsOfKind, portAudioSource } from '../support/capture-harness.js';
 import { PrivatePulse } from '../support/pulse.js';
@@ -12,12 +9,6 @@ import { peakFrequency, rms, sine } from '../support/signal.js';
 import { interleave, writeWav } from '../support/wav.js';
 
 const TONE = 0.25;
-
-/** A real device that refuses 16 kHz, as a 48 kHz-only BlackHole or WASAPI device would (PulseAudio itself accepts any rate). */
-function refusing16k(options: InputStreamOptions): Promise<PortAudioInput> {
-  if (options.sampleRate === 16000) return Promise.reject(new Error('Format not supported: Invalid sample rate'));
-  return PortAudioInput.open(options);
-}
 
 /**
  * Devices and files that do not offer the pipeline's 16 kHz mono: opened in
@@ -96,29 +87,27 @@ describe('capture format conversion', function () {
   });
 
   it('open_format auto: a device that refuses 16 kHz mono is opened in its native format and converted', async () => {
-    const opened = await DirectCapture.open(portAudioSource({ device: 'sink48.monitor', open_format: 'auto' }), { openInput: refusing16k });
-    direct = opened.capture;
-    expect(opened.info).to.deep.include({ openedSampleRate: 48000, openedChannels: 2, sampleRate: 16000 });
-    expect(opened.info.refused).to.deep.equal(['16000 Hz, 1 ch: Format not supported: Invalid sample rate']);
-    await direct.collect(2500); // the stream goes live
-    const playing = pulse.play(tones, 'sink48');
-    await Promise.all([playing, direct.collect(3500)]);
-    await direct.stop();
-    expect(checkTones(direct.samples)).to.be.below(-80);
-    const seqs = direct.frames.map((f) => f.seq);
-    expect(seqs).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i));
+    direct = await DirectCapture.open(portAudioSource({ device: 'sink48.monitor', open_format: 'auto' }), { refuseSampleRates: [16000] });
+    expect(direct.info).to.deep.include({ openedSampleRate: 48000, openedChannels: 2, sampleRate: 16000 });
+    expect(direct.info.refused).to.deep.equal(['16000 Hz, 1 ch: Format not supported: Invalid sample rate']);
+    await new Promise((r) => setTimeout(r, 2500)); // the stream goes live
+    await pulse.play(tones, 'sink48');
+    await new Promise((r) => setTimeout(r, 500));
+    const report = await direct.stop();
     direct = undefined;
+    expect(checkTones(report.samples)).to.be.below(-80);
+    const seqs = report.frames.map((f) => f.seq);
+    expect(seqs).to.deep.equal(Array.from({ length: seqs.length }, (_, i) => i));
   });
 
   it('open_format requested: a device that refuses the format is an error that names it and the way out', async () => {
     let error: unknown;
     try {
-      const opened = await DirectCapture.open(portAudioSource({ device: 'sink48.monitor', open_format: 'requested' }), { openInput: refusing16k });
-      direct = opened.capture;
+      direct = await DirectCapture.open(portAudioSource({ device: 'sink48.monitor', open_format: 'requested' }), { refuseSampleRates: [16000] });
     } catch (caught) {
       error = caught;
     }
-    expect(error).to.be.instanceOf(CaptureFormatError);
+    expect((error as Error).name).to.equal('CaptureFormatError');
     expect((error as Error).message).to.equal(
       'sink48.monitor (PulseAudio) cannot be opened with open_format: requested; it refused 16000 Hz, 1 ch: Format not supported: Invalid sample rate. ' +
         'Use open_format: auto to let earshot open its native format and convert.',

@@ -108,19 +108,16 @@ describe('capture under a 2 s stall', function () {
   }
 
   it('the capture thread itself blocked for 2 s: the native queue holds the audio, nothing lost, no false gap, capture times true', async () => {
-    // The source runs in this thread here (no audio host), so blocking this thread blocks its reader.
-    const opened = await DirectCapture.open(portAudioSource({ device: 'earshot_test.monitor' }));
-    direct = opened.capture;
-    await direct.collect(3000);
-    expect(direct.frames.length, 'the stream is live').to.be.above(10);
-    const stall = blockThisThread(2000);
-    await direct.collect(2500); // the backlog arrives at once; the timeline holds it a second to check for loss
-    await direct.stop();
-    const { frames, gaps, failures } = direct;
+    direct = await DirectCapture.open(portAudioSource({ device: 'earshot_test.monitor' }));
+    await new Promise((r) => setTimeout(r, 3000)); // the stream goes live
+    direct.stallThread(2000);
+    await new Promise((r) => setTimeout(r, 4500)); // the stall, then the backlog, held a second while the timeline checks for loss
+    const { frames, gaps, failures, stalls } = await direct.stop();
     direct = undefined;
     expect(failures).to.deep.equal([]);
     expect(gaps, 'no audio was lost, and none is claimed lost').to.deep.equal([]);
     expect(frames.map((f) => f.seq)).to.deep.equal(Array.from({ length: frames.length }, (_, i) => i));
+    const stall = stalls[0] as { fromMs: number; toMs: number };
     expect(frames.filter((f) => f.captureTimeMs > stall.fromMs && f.captureTimeMs < stall.toMs).length, 'frames captured during the stall').to.be.above(30);
     // Frames that waited in the queue keep the time they were captured, not the time they were read.
     const steps = frames.slice(1).map((f, i) => f.captureTimeMs - (frames[i] as { captureTimeMs: number }).captureTimeMs);

@@ -8,12 +8,10 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { AudioHostClient } from '../../src/capture/audio-host-client.js';
 import type { HostEvent } from '../../src/capture/audio-host-protocol.js';
-import { listCaptureDevices, matchDevice } from '../../src/capture/devices.js';
-import { FrameAssembler, type CaptureGap } from '../../src/capture/frame-assembler.js';
 import { FrameRing } from '../../src/capture/ring.js';
-import { PortAudioSource, type PortAudioSourceOptions } from '../../src/capture/sources/portaudio.js';
 import type { SourceInfo } from '../../src/capture/sources/source.js';
 import type { PortAudioSourceConfig, SourceConfig } from '../../src/config/schema.js';
+import type { DirectCaptureMessage, DirectCaptureReport } from './direct-capture-worker.js';
 import type { ConsumerReport } from './ring-consumer.js';
 
 export function portAudioSource(overrides: Partial<PortAudioSourceConfig> = {}): PortAudioSourceConfig {
@@ -114,82 +112,41 @@ export function eventsOfKind<K extends Extract<HostEvent, { type: 'event' }>['ki
 }
 
 /**
- * A PortAudio source run in the test's own thread (no audio host), for what
- * the host cannot be made to do on cue: refuse a format, stall its thread.
- * Only while no audio host runs in this process (PortAudio wants one thread).
+ * A PortAudio source run without the audio host, in a thread of its own, for
+ * what the host cannot be made to do on cue: refuse a format, stall its
+ * thread. A fresh thread each time: naudiodon keeps one process-wide
+ * reference to its stream class, valid only in the thread that loaded the
+ * binding last (test/support/direct-capture-worker.ts).
  */
 export class DirectCapture {
-  readonly failures: Error[] = [];
-  readonly overflows: string[] = [];
-  readonly gaps: CaptureGap[] = [];
-  readonly frames: { seq: number; captureTimeMs: number }[] = [];
-  private readonly chunks: Int16Array[] = [];
-  private readonly into: Int16Array;
-
   private constructor(
-    readonly ring: FrameRing,
-    readonly source: PortAudioSource,
-  ) {
-    this.into = new Int16Array(ring.frameSamples);
-  }
+    private readonly worker: Worker,
+    readonly info: SourceInfo,
+  ) {}
 
-  static async open(config: PortAudioSourceConfig, options: PortAudioSourceOptions = {}): Promise<{ capture: DirectCapture; info: SourceInfo }> {
-    const ring = FrameRing.create({
-      capacityFrames: Math.ceil((config.ring_seconds * 1000) / config.frame_ms),
-      frameSamples: Math.round((config.sample_rate * config.frame_ms) / 1000),
-      sampleRate: config.sample_rate,
-      policy: config.ring_policy,
-    });
-    const holder: { capture?: DirectCapture } = {};
-    const assembler = new FrameAssembler(ring, { onGap: (gap) => holder.capture?.gaps.push(gap) });
-    const device = matchDevice(config.device, await listCaptureDevices());
-    const source = new PortAudioSource(
-      config,
-      device,
-      assembler,
-      {
-        onFailure: (error) => holder.capture?.failures.push(error),
-        onEnd: () => undefined,
-        onOverflow: (detail) => holder.capture?.overflows.push(detail),
-      },
-      options,
-    );
-    const capture = new DirectCapture(ring, source);
-    holder.capture = capture;
-    const info = await source.start();
-    return { capture, info };
-  }
-
-  /** Reads every frame waiting in the ring. */
-  drain(): void {
-    for (let frame = this.ring.read(this.into); frame; frame = this.ring.read(this.into)) {
-      this.frames.push({ seq: frame.seq, captureTimeMs: frame.captureTimeMs });
-      this.chunks.push(frame.samples.slice());
+  /** Opens the source; rejects with the source's error (the worker's thread is gone by then). */
+  static async open(config: PortAudioSourceConfig, options: { refuseSampleRates?: number[] } = {}): Promise<DirectCapture> {
+    const worker = new Worker(new URL('./direct-capture-worker.js', import.meta.url), { workerData: { config, refuseSampleRates: options.refuseSampleRates ?? [] } });
+    const [message] = (await once(worker, 'message')) as [DirectCaptureMessage];
+    if (message.type === 'error') {
+      await worker.terminate();
+      throw Object.assign(new Error(message.message), { name: message.name });
     }
+    if (message.type !== 'opened') throw new Error(`unexpected ${message.type}`);
+    return new DirectCapture(worker, message.info);
   }
 
-  /** Reads frames as they come for ms. */
-  async collect(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      this.drain();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    this.drain();
+  /** Blocks the capture's thread (its reader) for ms. */
+  stallThread(ms: number): void {
+    this.worker.postMessage({ type: 'stall', ms });
   }
 
-  get samples(): Int16Array {
-    const out = new Int16Array(this.chunks.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
-  }
-
-  async stop(): Promise<void> {
-    await this.source.stop();
-    this.drain();
+  /** Stops the source and returns what it captured. */
+  async stop(): Promise<DirectCaptureReport> {
+    const reply = once(this.worker, 'message');
+    this.worker.postMessage({ type: 'stop' });
+    const [report] = (await reply) as [DirectCaptureReport];
+    await once(this.worker, 'exit');
+    return report;
   }
 }
