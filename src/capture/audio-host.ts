@@ -82,13 +82,19 @@ class CaptureChannel implements SourceEvents {
   }
 
   async open(restarted = false): Promise<SourceInfo> {
-    this.source = await this.createSource();
+    const source = await this.createSource();
+    this.source = source;
     let info: SourceInfo;
     try {
-      info = await this.source.start();
+      info = await source.start();
     } catch (error) {
-      this.source = undefined;
+      if (this.source === source) this.source = undefined;
       throw error;
+    }
+    if (this.closed) {
+      // Closed while the device was opening (a restart raced the pipeline's stop): leave nothing running.
+      await source.stop();
+      throw new Error('capture closed while opening');
     }
     this.openedAt = monotonicMs();
     this.stats.state = 'running';

@@ -74,7 +74,8 @@ export class PortAudioSource implements CaptureSource {
         continue;
       }
       const converter = createConverter(format, sample_rate);
-      const timeline = new DeviceTimeline({ sampleRate: format.sampleRate, channels: format.channels });
+      // A pause of a few buffers means our reader stalled (long buffers arrive a second apart anyway).
+      const timeline = new DeviceTimeline({ sampleRate: format.sampleRate, channels: format.channels, stallMs: Math.max(1000, 3 * frame_ms) });
       this.lastDeliveryMs = undefined;
       this.loop = this.readLoop(this.input, timeline, converter, format);
       const name = this.device ? this.device.name : 'the default input';
