@@ -2,15 +2,19 @@
  * The main thread's handle on the audio host thread: starts it in a piscina
  * pool of one long-lived thread, sends it requests, relays its events, and,
  * supervised like any actor, restarts it after a crash and reopens every
- * capture it had. Rings are SharedArrayBuffers owned by the pipelines, so a
- * restart loses only the audio of the restart itself.
+ * capture it had. A crashed host's thread is terminated before a new one
+ * starts, so two producers never write one ring. Rings are SharedArrayBuffers
+ * owned by the pipelines and carry the numbering, so a restart loses only the
+ * audio of the restart itself, recorded as a gap.
  */
+import { once } from 'node:events';
 import { MessageChannel, SHARE_ENV, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { SourceConfig } from '../config/schema.js';
 import type { Supervisable } from '../pipeline/actor.js';
+import { sleep } from '../pipeline/backoff.js';
 import type { CaptureDevice } from './devices.js';
-import type { HostEvent, HostMessage, HostReply, HostRequest, SerializedError } from './audio-host-protocol.js';
+import type { CaptureStats, HostEvent, HostFatal, HostMessage, HostReply, HostRequest, SerializedError } from './audio-host-protocol.js';
 import type { SourceInfo } from './sources/source.js';
 
 const REQUEST_TIMEOUT_MS = 30000;
@@ -42,11 +46,18 @@ export class AudioHostClient implements Supervisable {
   private readonly failureListeners: ((error: Error) => void)[] = [];
   private readonly eventListeners: ((event: HostEvent) => void)[] = [];
   private stopping = false;
+  private retiring: Promise<void> | undefined;
+  private latestStats: Record<string, CaptureStats> = {};
+  private fatal: HostFatal | undefined;
+  /** Times the host thread ended unexpectedly (crashed), and the last reason. */
+  crashes = 0;
+  lastCrash: Error | undefined;
 
   async start(): Promise<void> {
     this.stopping = false;
+    await this.retiring;
     this.pool ??= new Piscina({
-      filename: new URL('./audio-host.js', import.meta.url).href,
+      filename: this.hostModule.href,
       minThreads: 1,
       maxThreads: 1,
       // A host is one task that lives as long as the process: never retire the
@@ -68,7 +79,11 @@ export class AudioHostClient implements Supervisable {
     for (const capture of this.captures.values()) await this.openCapture(capture);
   }
 
+  /** @param hostModule the module the host thread runs (tests wrap the real one to inject faults). */
+  constructor(private readonly hostModule: URL = new URL('./audio-host.js', import.meta.url)) {}
+
   async stop(): Promise<void> {
+    await this.retiring;
     if (!this.pool) return;
     this.stopping = true;
     if (this.port) await this.request({ type: 'shutdown' }).catch(() => undefined);
@@ -86,9 +101,15 @@ export class AudioHostClient implements Supervisable {
     this.eventListeners.push(listener);
   }
 
+  /** The latest capture statistics of each open pipeline (the host reports every second). */
+  stats(): Record<string, CaptureStats> {
+    return this.latestStats;
+  }
+
   async listDevices(): Promise<CaptureDevice[]> {
     const reply = await this.request({ type: 'devices' });
-    return reply.ok ? (reply.devices ?? []) : [];
+    if (!reply.ok) throw new AudioHostError(reply.error);
+    return reply.devices ?? [];
   }
 
   /** Opens a pipeline's source into its ring; rejects with the host's error (no device, bad file). */
@@ -133,18 +154,43 @@ export class AudioHostClient implements Supervisable {
       waiter.resolve(message);
       return;
     }
+    if (message.type === 'fatal') {
+      this.fatal = message;
+      return;
+    }
+    if (message.type === 'stats') this.latestStats = message.pipelines;
     for (const listener of this.eventListeners) listener(message);
   }
 
   private onTaskEnd(error: Error): void {
-    this.port?.close();
-    this.port = undefined;
+    // A host that failed says why (and whether it closed its streams) on its
+    // port just before; let that arrive: the port closes after its last message.
+    const port = this.port;
+    const drained = port && !this.stopping ? Promise.race([once(port, 'close'), sleep(1000)]) : Promise.resolve();
+    void drained.then(() => this.retire(error, port));
+  }
+
+  private retire(error: Error, port: MessagePort | undefined): void {
+    port?.close();
+    if (this.port === port) this.port = undefined;
     for (const [id, waiter] of this.pending) {
       clearTimeout(waiter.timer);
       waiter.resolve({ type: 'reply', id, ok: false, error: { name: error.name, message: error.message } });
     }
     this.pending.clear();
     if (this.stopping) return;
-    for (const listener of this.failureListeners) listener(error);
+    const fatal = this.fatal;
+    this.fatal = undefined;
+    const failure = fatal ? new AudioHostError(fatal.error) : error;
+    this.crashes++;
+    this.lastCrash = failure;
+    // A new host gets a new thread. The old one is ended only when the host
+    // closed its streams first: naudiodon crashes the process when a thread
+    // goes down under a pending read. If it could not, it is left to itself
+    // (its captures are stopped; only its stuck native call remains).
+    const pool = this.pool;
+    this.pool = undefined;
+    if (fatal?.clean !== false) this.retiring = pool?.destroy().catch(() => undefined);
+    for (const listener of this.failureListeners) listener(failure);
   }
 }

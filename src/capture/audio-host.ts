@@ -13,37 +13,54 @@ import type { SourceConfig } from '../config/schema.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from './clock.js';
 import { listCaptureDevices, matchDevice } from './devices.js';
-import { FrameAssembler } from './frame-assembler.js';
+import { FrameAssembler, type CaptureGap } from './frame-assembler.js';
 import { FrameRing } from './ring.js';
 import type { CaptureStats, HostEvent, HostMessage, HostRequest } from './audio-host-protocol.js';
 import { serializeError } from './audio-host-protocol.js';
 import { FileSource } from './sources/file.js';
 import { PortAudioSource } from './sources/portaudio.js';
-import type { CaptureSource, SourceEvents } from './sources/source.js';
+import type { CaptureSource, SourceEvents, SourceInfo } from './sources/source.js';
 import { SyntheticSource } from './sources/synthetic.js';
 
 const STATS_INTERVAL_MS = 1000;
 const WATCHDOG_INTERVAL_MS = 500;
-/** A device that delivered nothing for this long is treated as gone. */
+/**
+ * A device that delivered nothing for this long is treated as gone. A live
+ * device delivers every frame_ms, silence included; one whose server died
+ * leaves its read pending forever (naudiodon), so silence is the only sign.
+ */
 const STALL_MS = 3000;
 /** PulseAudio takes about 2 s to deliver a first buffer (device probing). */
 const FIRST_BUFFER_MS = 10000;
 const RESTART_BACKOFF = { initialDelayMs: 250, maxDelayMs: 10000 };
+/** Ring drops are reported at most this many ranges per stats interval; the rest are summed up. */
+const MAX_DROP_RANGES = 20;
+/** A run of drops still growing is reported once it stops, or after this long at the latest. */
+const MAX_DROP_REPORT_DELAY_MS = 5000;
 
 /** One pipeline's capture: its ring, its frame numbering, and the source feeding them. */
 class CaptureChannel implements SourceEvents {
   readonly ring: FrameRing;
   readonly assembler: FrameAssembler;
   private source: CaptureSource | undefined;
-  private lastFramesWritten = 0;
-  private lastProgressAt = 0;
   private openedAt = 0;
-  private failures = 0;
-  private failedAt = 0;
-  private restarting = false;
-  private closed = false;
-  private ringDropsReported = 0;
-  readonly stats: CaptureStats = { state: 'opening', framesWritten: 0, framesDropped: 0, samplesLost: 0, overflows: 0, restarts: 0 };
+  /** Silence is measured from here at the earliest (this thread itself may have stalled). */
+  private watchFrom = 0;
+  private recovering = false;
+  private readonly closing = new AbortController();
+  private dropRanges: { from: number; to: number; sinceMs: number }[] = [];
+  private dropsSinceReport = false;
+  readonly stats: CaptureStats = {
+    state: 'opening',
+    framesWritten: 0,
+    framesDropped: 0,
+    samplesLost: 0,
+    gaps: 0,
+    overflows: 0,
+    restarts: 0,
+    ringFill: 0,
+    ringCapacity: 0,
+  };
 
   constructor(
     readonly pipeline: string,
@@ -53,87 +70,154 @@ class CaptureChannel implements SourceEvents {
     private readonly emit: (event: HostEvent) => void,
   ) {
     this.ring = new FrameRing(ringBuffer);
-    this.assembler = new FrameAssembler(this.ring);
+    this.stats.ringCapacity = this.ring.capacity;
+    this.assembler = new FrameAssembler(this.ring, {
+      onGap: (gap) => this.reportGap(gap),
+      onRingDrop: (seq) => this.recordDrop(seq),
+    });
   }
 
-  async open(restarted = false): Promise<void> {
-    this.source = await this.createSource();
-    const info = await this.source.start();
+  private get closed(): boolean {
+    return this.closing.signal.aborted;
+  }
+
+  async open(restarted = false): Promise<SourceInfo> {
+    const source = await this.createSource();
+    this.source = source;
+    let info: SourceInfo;
+    try {
+      info = await source.start();
+    } catch (error) {
+      if (this.source === source) this.source = undefined;
+      throw error;
+    }
+    if (this.closed) {
+      // Closed while the device was opening (a restart raced the pipeline's stop): leave nothing running.
+      await source.stop();
+      throw new Error('capture closed while opening');
+    }
     this.openedAt = monotonicMs();
-    this.lastProgressAt = 0;
-    this.lastFramesWritten = this.assembler.stats.framesWritten;
     this.stats.state = 'running';
     this.emit({ type: 'event', pipeline: this.pipeline, kind: 'opened', info, restarted });
+    return info;
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
+  /**
+   * Stops the source. With endOfStream (the pipeline is stopping) the ring is
+   * closed too, so its reader drains it and ends; without (this host is going
+   * down, a new one will take over) the reader just waits for the next frames.
+   */
+  async close(endOfStream = true): Promise<void> {
+    this.closing.abort();
     this.stats.state = 'closed';
-    await this.source?.stop();
+    const source = this.source;
     this.source = undefined;
-    this.ring.close();
+    try {
+      await source?.stop();
+    } finally {
+      this.flushDrops();
+      if (endOfStream) this.ring.close();
+    }
   }
 
-  onEnd(): void {
+  onEnd(error?: Error): void {
     this.stats.state = 'ended';
+    this.flushDrops();
     this.ring.close();
-    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'ended' });
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'ended', ...(error ? { error: serializeError(error) } : {}) });
   }
 
-  onOverflow(detail: string, lostSamples: number): void {
+  onOverflow(detail: string): void {
     this.stats.overflows++;
-    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'overflow', detail, lostSamples });
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'overflow', detail });
   }
 
   onFailure(error: Error): void {
-    void this.restart(error);
+    // A device is reopened; a file or a tone that fails would only start over, so it ends.
+    if (this.config.type === 'portaudio') void this.recover(error);
+    else this.onEnd(error);
   }
 
-  /** Called periodically: a source that stopped delivering is restarted. */
-  watch(now: number): void {
-    if (this.stats.state !== 'running' || this.config.type !== 'portaudio') return;
-    const written = this.assembler.stats.framesWritten;
-    if (written !== this.lastFramesWritten) {
-      this.lastFramesWritten = written;
-      this.lastProgressAt = now;
+  /** Called periodically: a device that stopped delivering is reopened. */
+  watch(now: number, threadStalled: boolean): void {
+    if (this.stats.state !== 'running' || this.config.type !== 'portaudio' || !this.source) return;
+    if (threadStalled) {
+      // Our own thread was not running: the device is not to blame for the silence.
+      this.watchFrom = now;
       return;
     }
-    const silentFor = now - (this.lastProgressAt || this.openedAt);
-    const limit = this.lastProgressAt ? STALL_MS : FIRST_BUFFER_MS;
-    if (silentFor > limit) void this.restart(new Error(`the capture device delivered no audio for ${Math.round(silentFor)} ms`));
+    const last = this.source.lastDeliveryMs;
+    const silentFor = now - Math.max(last ?? this.openedAt, this.watchFrom);
+    const limit = last === undefined ? FIRST_BUFFER_MS : STALL_MS;
+    if (silentFor > limit) void this.recover(new Error(`the capture device delivered nothing for ${Math.round(silentFor)} ms`));
   }
 
   snapshot(): CaptureStats {
+    // A run of drops that grew since the last snapshot may go on: report it whole, later.
+    const last = this.dropRanges[this.dropRanges.length - 1];
+    const growing = last !== undefined && this.dropsSinceReport && monotonicMs() - last.sinceMs < MAX_DROP_REPORT_DELAY_MS;
+    this.dropsSinceReport = false;
+    this.flushDrops(growing ? 1 : 0);
     const { framesWritten, framesDropped, samplesLost } = this.assembler.stats;
-    if (framesDropped > this.ringDropsReported) {
-      this.emit({ type: 'event', pipeline: this.pipeline, kind: 'ring_full', dropped: framesDropped - this.ringDropsReported, policy: this.ring.policy });
-      this.ringDropsReported = framesDropped;
-    }
-    return { ...this.stats, framesWritten, framesDropped, samplesLost };
+    return { ...this.stats, framesWritten, framesDropped, samplesLost, ringFill: this.ring.fill };
   }
 
-  private async restart(error: Error): Promise<void> {
-    if (this.restarting || this.closed) return;
-    this.restarting = true;
+  /** Reopens the source with backoff until it works or the channel closes; the gap is measured on reopening. */
+  private async recover(error: Error): Promise<void> {
+    if (this.recovering || this.closed) return;
+    this.recovering = true;
     this.stats.state = 'restarting';
-    if (!this.failedAt) this.failedAt = monotonicMs();
-    const delay = backoffDelay(this.failures++, RESTART_BACKOFF);
-    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'failed', error: serializeError(error), retryInMs: delay });
-    await this.source?.stop().catch(() => undefined);
-    this.source = undefined;
-    await sleep(delay);
-    this.restarting = false;
-    if (this.closed) return;
-    try {
-      await this.open(true);
-      // The audio between the failure and the reopen never existed for us: keep the timeline's shape.
-      const lostMs = monotonicMs() - this.failedAt;
-      this.assembler.gap(Math.round((lostMs * this.ring.sampleRate) / 1000));
-      this.stats.restarts++;
-      this.failedAt = 0;
-      this.failures = 0;
-    } catch (reopenError) {
-      await this.restart(reopenError as Error);
+    let failure = error;
+    for (let attempt = 0; !this.closed; attempt++) {
+      const delay = backoffDelay(attempt, RESTART_BACKOFF);
+      this.emit({ type: 'event', pipeline: this.pipeline, kind: 'failed', error: summarize(failure), retryInMs: delay, attempt });
+      const source = this.source;
+      this.source = undefined;
+      await source?.stop().catch(() => undefined);
+      this.assembler.resumeAfterBreak(`capture restarted (${summarize(error).message})`);
+      await sleep(delay, this.closing.signal);
+      if (this.closed) break;
+      try {
+        await this.open(true);
+        this.stats.restarts++;
+        break;
+      } catch (reopenError) {
+        failure = reopenError as Error;
+      }
+    }
+    this.recovering = false;
+  }
+
+  private reportGap(gap: CaptureGap): void {
+    this.stats.gaps++;
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'gap', gap });
+  }
+
+  private recordDrop(seq: number): void {
+    this.dropsSinceReport = true;
+    const last = this.dropRanges[this.dropRanges.length - 1];
+    if (last && seq === last.to + 1) last.to = seq;
+    else this.dropRanges.push({ from: seq, to: seq, sinceMs: monotonicMs() });
+  }
+
+  /** Reports the ring's drops as ranges of sequence numbers, all but the last `keep` ranges. */
+  private flushDrops(keep = 0): void {
+    if (this.dropRanges.length <= keep) return;
+    const ranges = this.dropRanges.slice(0, this.dropRanges.length - keep);
+    this.dropRanges = this.dropRanges.slice(ranges.length);
+    const frameMs = (this.ring.frameSamples * 1000) / this.ring.sampleRate;
+    const cause = `ring full (${this.ring.policy})`;
+    const shown = ranges.length > MAX_DROP_RANGES ? ranges.slice(0, MAX_DROP_RANGES - 1) : ranges;
+    for (const r of shown) {
+      const frames = r.to - r.from + 1;
+      this.reportGap({ cause, fromSeq: r.from, toSeq: r.to, missingFrames: frames, lostMs: frames * frameMs });
+    }
+    if (shown.length < ranges.length) {
+      const rest = ranges.slice(shown.length);
+      const frames = rest.reduce((sum, r) => sum + r.to - r.from + 1, 0);
+      const first = rest[0] as { from: number };
+      const last = rest[rest.length - 1] as { to: number };
+      this.reportGap({ cause: `${cause}, ${rest.length} separate ranges`, fromSeq: first.from, toSeq: last.to, missingFrames: frames, lostMs: frames * frameMs });
     }
   }
 
@@ -152,25 +236,61 @@ class CaptureChannel implements SourceEvents {
   }
 }
 
+/** The first line of an error (a no-match error lists every device; a retry need not repeat them). */
+function summarize(error: Error): { name: string; message: string } {
+  const { name, message } = serializeError(error);
+  return { name, message: message.split('\n')[0] as string };
+}
+
+/** How long a fatal error's clean-up may take to close the captures. */
+const FATAL_CLOSE_TIMEOUT_MS = 20000;
+
 export default async function audioHost({ port }: { port: MessagePort }): Promise<void> {
   const channels = new Map<string, CaptureChannel>();
   const send = (message: HostMessage): void => port.postMessage(message);
   let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolveFinished) => {
+  let fail: (error: Error) => void = () => undefined;
+  const finished = new Promise<void>((resolveFinished, rejectFinished) => {
     finish = resolveFinished;
+    fail = rejectFinished;
   });
+
+  // A fatal error anywhere in this thread (a bug) must not end the thread with
+  // streams open: naudiodon crashes the whole process when a thread is torn
+  // down under a pending read. Close every capture first, then fail the task
+  // (the client then retires this thread and its supervisor starts a new one).
+  let failing = false;
+  const onFatal = (reason: unknown): void => {
+    if (failing) return;
+    failing = true;
+    const error = reason instanceof Error ? reason : new Error(String(reason));
+    clearInterval(statsTimer);
+    clearInterval(watchdog);
+    const closeAll = Promise.all([...channels.values()].map((channel) => channel.close(false))).then(() => true);
+    const timeout = new Promise<boolean>((resolveTimeout) => setTimeout(() => resolveTimeout(false), FATAL_CLOSE_TIMEOUT_MS).unref());
+    void Promise.race([closeAll, timeout]).then((clean) => {
+      send({ type: 'fatal', error: serializeError(error), clean });
+      port.close();
+      fail(error);
+    });
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
 
   const statsTimer = setInterval(() => {
     const pipelines: Record<string, CaptureStats> = {};
     for (const [name, channel] of channels) pipelines[name] = channel.snapshot();
     send({ type: 'stats', pipelines });
   }, STATS_INTERVAL_MS);
+  let lastTick = monotonicMs();
   const watchdog = setInterval(() => {
     const now = monotonicMs();
-    for (const channel of channels.values()) channel.watch(now);
+    const stalled = now - lastTick > WATCHDOG_INTERVAL_MS * 3;
+    lastTick = now;
+    for (const channel of channels.values()) channel.watch(now, stalled);
   }, WATCHDOG_INTERVAL_MS);
 
-  // Requests are handled strictly one after another: PortAudio calls must never interleave.
+  // Requests are handled strictly one after another.
   let queue = Promise.resolve();
   port.on('message', (request: HostRequest) => {
     queue = queue.then(() => handle(request));
@@ -184,11 +304,12 @@ export default async function audioHost({ port }: { port: MessagePort }): Promis
           return;
         case 'open': {
           await channels.get(request.pipeline)?.close();
+          channels.delete(request.pipeline);
           const channel = new CaptureChannel(request.pipeline, request.source, request.baseDir, request.ring, send);
           channel.ring.reopen();
-          await channel.open();
+          const info = await channel.open();
           channels.set(request.pipeline, channel);
-          send({ type: 'reply', id: request.id, ok: true });
+          send({ type: 'reply', id: request.id, ok: true, info });
           return;
         }
         case 'close':
@@ -211,5 +332,10 @@ export default async function audioHost({ port }: { port: MessagePort }): Promis
     }
   }
 
-  await finished;
+  try {
+    await finished;
+  } finally {
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  }
 }

@@ -32,7 +32,7 @@ export function looksLikeLoopback(name: string, description = ''): boolean {
 
 /** Lists input devices. Call only from the audio host thread (PortAudio). */
 export async function listCaptureDevices(): Promise<CaptureDevice[]> {
-  const devices: CaptureDevice[] = listPortAudioDevices()
+  const devices: CaptureDevice[] = (await listPortAudioDevices())
     .filter((d) => d.maxInputChannels > 0)
     .map((d) => ({
       id: d.id,
@@ -96,10 +96,37 @@ export class DeviceNotFoundError extends Error {
   }
 }
 
+/** A `device:` value that cannot be a device name: a /regex/ that does not compile. */
+export class DeviceSpecError extends Error {
+  override readonly name = 'DeviceSpecError';
+}
+
 /**
- * Finds the device a `device:` value names: a numeric id; `/regex/flags`;
- * otherwise an exact name, then a case-insensitive substring of the name or
- * description. `a|b` in a plain string tries each alternative in turn.
+ * When one name exists under several host APIs (Windows lists a device under
+ * MME, DirectSound, WASAPI and WDM-KS), the first of these wins. A named
+ * PulseAudio source beats ALSA's generic `pulse` device. WASAPI before MME:
+ * MME truncates names to 31 characters and resamples with Windows' own
+ * converter; WASAPI offers the device's own format, which we convert.
+ */
+const HOST_API_PREFERENCE = ['PulseAudio', 'Core Audio', 'Windows WASAPI', 'MME', 'Windows DirectSound', 'ALSA', 'JACK Audio Connection Kit', 'Windows WDM-KS'];
+
+function hostApiRank(device: CaptureDevice): number {
+  const rank = HOST_API_PREFERENCE.indexOf(device.hostApi);
+  return rank < 0 ? HOST_API_PREFERENCE.length : rank;
+}
+
+function preferred(candidates: CaptureDevice[]): CaptureDevice | undefined {
+  let best: CaptureDevice | undefined;
+  for (const device of candidates) if (!best || hostApiRank(device) < hostApiRank(best)) best = device;
+  return best;
+}
+
+/**
+ * Finds the device a `device:` value names: a numeric id; `/regex/flags`
+ * (tested against name and description); otherwise an exact name or id, then
+ * a case-insensitive substring of the name or description. `a|b` in a plain
+ * string tries each alternative in turn. Devices of every host API take part;
+ * among several matches of the same kind the preferred host API wins.
  * Undefined means the system default input.
  */
 export function matchDevice(spec: string | number | undefined, devices: CaptureDevice[]): CaptureDevice | undefined {
@@ -111,27 +138,44 @@ export function matchDevice(spec: string | number | undefined, devices: CaptureD
   }
   const regex = parseDeviceRegex(spec);
   if (regex) {
-    const found = devices.find((d) => regex.test(d.name) || (d.description !== undefined && regex.test(d.description)));
+    const found = preferred(devices.filter((d) => regex.test(d.name) || (d.description !== undefined && regex.test(d.description))));
     if (!found) throw new DeviceNotFoundError(spec, devices);
     return found;
   }
   for (const alternative of spec.split('|').map((s) => s.trim()).filter(Boolean)) {
-    const exact = devices.find((d) => d.name === alternative || d.id === alternative);
+    const exact = preferred(devices.filter((d) => d.name === alternative || d.id === alternative));
     if (exact) return exact;
     const lower = alternative.toLowerCase();
-    const partial = devices.find(
-      (d) => d.name.toLowerCase().includes(lower) || (d.description?.toLowerCase().includes(lower) ?? false),
+    const partial = preferred(
+      devices.filter((d) => d.name.toLowerCase().includes(lower) || (d.description?.toLowerCase().includes(lower) ?? false)),
     );
     if (partial) return partial;
   }
   throw new DeviceNotFoundError(spec, devices);
 }
 
-/** `/pattern/flags` as a RegExp, or undefined for a plain string. Throws on a bad pattern. */
+/** `/pattern/flags` as a RegExp, or undefined for a plain string. */
 export function parseDeviceRegex(spec: string): RegExp | undefined {
   const match = /^\/(.+)\/([a-z]*)$/.exec(spec);
   if (!match) return undefined;
-  return new RegExp(match[1] as string, match[2]);
+  try {
+    return new RegExp(match[1] as string, match[2]);
+  } catch (error) {
+    throw new DeviceSpecError(
+      `device ${JSON.stringify(spec)} is not a valid /regex/: ${(error as Error).message}. ` +
+        'Write /pattern/ with flags from dgimsuy after it, or a plain name without the slashes.',
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * The format a device works in natively, as far as we can know: a PulseAudio
+ * source's own sample spec, else PortAudio's default rate and at most two
+ * channels (the two a loopback device carries what the system plays on).
+ */
+export function nativeFormat(device: CaptureDevice): { sampleRate: number; channels: number } {
+  return { sampleRate: device.defaultSampleRate, channels: Math.max(1, Math.min(2, device.inputChannels)) };
 }
 
 export function formatDeviceTable(devices: CaptureDevice[]): string {
@@ -161,7 +205,7 @@ export const LOOPBACK_SETUP = [
 function describeNoMatch(spec: string | number, available: CaptureDevice[]): string {
   return [
     `no capture device matches ${JSON.stringify(spec)}.`,
-    'Devices that exist:',
+    available.length ? 'Devices that exist:' : 'No capture device exists (on Linux: is a PulseAudio or PipeWire server running for this user?).',
     formatDeviceTable(available),
     'A device is chosen by numeric id, exact name, /regex/, or a substring of its name ("a|b" tries each).',
     LOOPBACK_SETUP,

@@ -7,6 +7,11 @@
  *
  * Only the audio host thread may call into this module: PortAudio driven from
  * two threads at once crashes the process (shared/naudiodon.md, point 1).
+ * Two more reasons found here: the binding keeps its stream class in one
+ * process-wide reference, set by the thread that loaded it last, so a thread
+ * that loaded it before another one did crashes the process when it opens a
+ * stream; and a thread torn down while a read is pending crashes it too
+ * (audio-host.ts closes every stream before its thread may end).
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -65,57 +70,120 @@ function loadBinding(): Binding {
   return binding;
 }
 
-export function listPortAudioDevices(): PortAudioDeviceInfo[] {
-  return loadBinding().getDevices();
+/**
+ * PortAudio calls made one at a time. naudiodon runs a stream's quit (stop,
+ * close, terminate) on a libuv pool thread, so an open or a device listing
+ * made while a quit is still running would drive PortAudio from two threads
+ * at once; everything that calls into PortAudio waits its turn here. A quit
+ * that never returns keeps the turn (safer than racing it), and whoever waits
+ * for the turn gives up after a bound with an error that says so.
+ */
+let turn: Promise<unknown> = Promise.resolve();
+let turnHolder = '';
+const TURN_TIMEOUT_MS = 15000;
+
+export class PortAudioBusyError extends Error {
+  override readonly name = 'PortAudioBusyError';
+}
+
+function exclusive<T>(what: string, work: () => T | Promise<T>): Promise<T> {
+  let abandoned = false;
+  const run = (): T | Promise<T> => {
+    if (abandoned) throw new PortAudioBusyError(`gave up waiting to ${what}`);
+    turnHolder = what;
+    return work();
+  };
+  const mine = turn.then(run, run);
+  turn = mine.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      abandoned = true;
+      reject(new PortAudioBusyError(`PortAudio is still busy (${turnHolder}) after ${TURN_TIMEOUT_MS} ms; cannot ${what}`));
+    }, TURN_TIMEOUT_MS);
+  });
+  return Promise.race([mine, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function listPortAudioDevices(): Promise<PortAudioDeviceInfo[]> {
+  return exclusive('list devices', () => loadBinding().getDevices());
 }
 
 export interface InputStreamOptions {
+  /** -1: the system default input. */
   deviceId: number;
   sampleRate: number;
   channels: number;
   framesPerBuffer: number;
   /**
    * Buffers the native side may queue while our reader is late. Its default
-   * (2) loses audio after a 100 ms stall (shared/naudiodon.md, point 3), and a
-   * full queue blocks PortAudio's callback, so we make it generous.
+   * (2) blocks PortAudio's callback after a 100 ms stall (shared/naudiodon.md,
+   * point 3), so we make it generous.
    */
   maxQueue: number;
+  /**
+   * The PulseAudio source to record (PULSE_SOURCE, read by the ALSA pulse
+   * plugin when the stream connects); undefined: the one the process
+   * inherited. Set inside the PortAudio turn, so concurrent opens cannot mix
+   * them up; the audio host shares the process environment (SHARE_ENV).
+   */
+  pulseSource?: string;
 }
+
+const inheritedPulseSource = process.env.PULSE_SOURCE;
 
 /** One PortAudio input stream delivering 16-bit interleaved PCM. */
 export class PortAudioInput {
-  private readonly io: NativeAudioIO;
   readonly bytesPerBuffer: number;
+  private closing: Promise<void> | undefined;
 
-  constructor(readonly options: InputStreamOptions) {
-    this.io = loadBinding().create({
-      inOptions: {
-        deviceId: options.deviceId,
-        sampleRate: options.sampleRate,
-        channelCount: options.channels,
-        sampleFormat: 16,
-        framesPerBuffer: options.framesPerBuffer,
-        maxQueue: options.maxQueue,
-        // With closeOnError the native side reports an overflow to our read
-        // instead of printing it; we count it and go on reading.
-        closeOnError: true,
-      },
-    });
+  private constructor(
+    private readonly io: NativeAudioIO,
+    readonly options: InputStreamOptions,
+  ) {
     this.bytesPerBuffer = options.framesPerBuffer * options.channels * 2;
   }
 
-  start(): void {
-    this.io.start();
+  /** Opens and starts a stream; rejects with PortAudio's words when the device refuses the format. */
+  static open(options: InputStreamOptions): Promise<PortAudioInput> {
+    return exclusive('open a stream', () => {
+      const pulseSource = options.pulseSource ?? inheritedPulseSource;
+      if (pulseSource === undefined) delete process.env.PULSE_SOURCE;
+      else process.env.PULSE_SOURCE = pulseSource;
+      const io = loadBinding().create({
+        inOptions: {
+          deviceId: options.deviceId,
+          sampleRate: options.sampleRate,
+          channelCount: options.channels,
+          sampleFormat: 16,
+          framesPerBuffer: options.framesPerBuffer,
+          maxQueue: options.maxQueue,
+          // With closeOnError the native side hands an overflow to our read
+          // (in place of that read's buffer) instead of printing it; we count
+          // it and go on reading. Nothing is closed.
+          closeOnError: true,
+        },
+      });
+      const input = new PortAudioInput(io, options);
+      try {
+        io.start();
+      } catch (error) {
+        void input.close();
+        throw error;
+      }
+      return input;
+    });
   }
 
   /**
    * The next buffer. `overflow` is a status the native side reported instead
-   * of a buffer: the audio of that buffer is lost.
+   * of a buffer: the audio of that buffer is lost. A read on a stream whose
+   * device vanished never resolves until close().
    */
   async read(): Promise<{ samples?: Int16Array; finished: boolean; overflow?: string }> {
     const result = await this.io.read(this.bytesPerBuffer);
-    if (result.err) return { finished: false, overflow: result.err };
-    if (result.finished || !result.buf) return { finished: true };
+    if (result.err) return { finished: false, overflow: result.err.trim() };
+    if (result.finished || !result.buf || result.buf.length === 0) return { finished: true };
     const buf = result.buf;
     const samples =
       buf.byteOffset % 2 === 0
@@ -124,8 +192,12 @@ export class PortAudioInput {
     return { samples, finished: false };
   }
 
-  /** Stops the stream; a pending read resolves as finished. */
-  async close(): Promise<void> {
-    await this.io.quit('WAIT');
+  /**
+   * Stops and closes the stream (ABORT: a capture has nothing to drain); a
+   * pending read resolves as finished. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= exclusive('close a stream', () => this.io.quit('ABORT'));
+    return this.closing;
   }
 }

@@ -9,10 +9,14 @@
  * oldest unread one. Either way the drop is counted here and every frame keeps
  * its sequence number, so the consumer sees exactly where audio is missing.
  *
- * Layout: Int32 header | Float64 meta (seq, capture time) per slot |
- * Int32 sample count per slot | Int16 samples per slot. Indices are Int32
- * counters that wrap; the slot count is a power of two so `index & mask`
- * stays right across the wrap.
+ * Layout: Int32 header (its second half: the producer's Float64 state) |
+ * Float64 meta (seq, capture time) per slot | Int32 sample count per slot |
+ * Int16 samples per slot. Indices are Int32 counters that wrap; the slot
+ * count is a power of two so `index & mask` stays right across the wrap.
+ *
+ * The producer's state (the next sequence number, the capture time of the
+ * last frame) lives in the ring too, so a producer restarted in a new thread
+ * (the audio host crashed) goes on numbering where the old one stopped.
  */
 import type { OverflowPolicy } from '../pipeline/bounded-queue.js';
 
@@ -25,6 +29,10 @@ const H_FRAME_SAMPLES = 5;
 const H_SAMPLE_RATE = 6;
 const H_POLICY = 7;
 const HEADER_INTS = 16;
+/** Float64 slots over header ints 8..15. */
+const P_NEXT_SEQ = 0;
+const P_LAST_CAPTURE_MS = 1;
+const PRODUCER_STATE_OFFSET = 32;
 
 const FLAG_CLOSED = 1;
 
@@ -51,6 +59,7 @@ export type WriteOutcome = 'written' | 'dropped_newest' | 'dropped_oldest';
 /** The shared memory and its geometry; both sides build a view from the same buffer. */
 export class FrameRing {
   readonly header: Int32Array;
+  private readonly producerState: Float64Array;
   private readonly meta: Float64Array;
   private readonly counts: Int32Array;
   private readonly pcm: Int16Array;
@@ -59,6 +68,8 @@ export class FrameRing {
   readonly sampleRate: number;
   readonly policy: OverflowPolicy;
   private readonly mask: number;
+  /** Producer side: the sequence number of the frame the last dropping write discarded. */
+  lastDroppedSeq = -1;
 
   static create(options: RingOptions): FrameRing {
     const capacity = nextPowerOfTwo(Math.max(2, Math.ceil(options.capacityFrames)));
@@ -68,7 +79,9 @@ export class FrameRing {
     header[H_FRAME_SAMPLES] = options.frameSamples;
     header[H_SAMPLE_RATE] = options.sampleRate;
     header[H_POLICY] = POLICY_CODES[options.policy];
-    return new FrameRing(header.buffer);
+    const ring = new FrameRing(header.buffer);
+    ring.producerState[P_LAST_CAPTURE_MS] = NaN;
+    return ring;
   }
 
   static byteLength(capacity: number, frameSamples: number): number {
@@ -77,6 +90,7 @@ export class FrameRing {
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.header = new Int32Array(buffer, 0, HEADER_INTS);
+    this.producerState = new Float64Array(buffer, PRODUCER_STATE_OFFSET, 2);
     this.capacity = this.header[H_CAPACITY] as number;
     this.frameSamples = this.header[H_FRAME_SAMPLES] as number;
     this.sampleRate = this.header[H_SAMPLE_RATE] as number;
@@ -104,11 +118,18 @@ export class FrameRing {
     return (Atomics.load(this.header, H_FLAGS) & FLAG_CLOSED) !== 0;
   }
 
+  /** Where the last producer stopped: the next sequence number, and the capture time of its last frame (NaN: none yet). */
+  get producerPosition(): { nextSeq: number; lastCaptureTimeMs: number } {
+    return { nextSeq: this.producerState[P_NEXT_SEQ] as number, lastCaptureTimeMs: this.producerState[P_LAST_CAPTURE_MS] as number };
+  }
+
   /** Producer side: store one frame (at most frameSamples samples). Never blocks. */
   write(samples: Int16Array, seq: number, captureTimeMs: number): WriteOutcome {
     if (samples.length > this.frameSamples) {
       throw new RangeError(`frame of ${samples.length} samples exceeds the ring's ${this.frameSamples}`);
     }
+    this.producerState[P_NEXT_SEQ] = seq + 1;
+    this.producerState[P_LAST_CAPTURE_MS] = captureTimeMs;
     const h = this.header;
     const w = Atomics.load(h, H_WRITE);
     let outcome: WriteOutcome = 'written';
@@ -116,12 +137,15 @@ export class FrameRing {
     if (((w - r) | 0) >= this.capacity) {
       if (this.policy === 'drop_newest') {
         Atomics.add(h, H_DROPPED, 1);
+        this.lastDroppedSeq = seq;
         return 'dropped_newest';
       }
       // Take the oldest frame away from the reader. If the reader moved first
       // there is room now and nothing is lost.
+      const oldestSeq = this.meta[(r & this.mask) * 2] as number;
       if (Atomics.compareExchange(h, H_READ, r, (r + 1) | 0) === r) {
         Atomics.add(h, H_DROPPED, 1);
+        this.lastDroppedSeq = oldestSeq;
         outcome = 'dropped_oldest';
       }
     }

@@ -135,8 +135,8 @@ export class PipelineRunner {
     await this.supervisor.supervise(this.transport);
 
     try {
-      const info = await this.options.host.open(name, source, this.options.baseDir, ring.buffer);
-      if (info) this.logger.info({ capture: info.description, conversion: info.conversion }, `capturing from ${info.description}`);
+      // What was opened is logged from the host's `opened` event.
+      await this.options.host.open(name, source, this.options.baseDir, ring.buffer);
     } catch (error) {
       this.transport.post({ type: 'abort' });
       throw new PipelineStartError(`pipeline ${name}: ${(error as Error).message}`, { cause: error });

@@ -11,6 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { AudioHostClient } from '../capture/audio-host-client.js';
+import { logCaptureEvent } from '../capture/capture-log.js';
 import { loadPipelineFile, ConfigError } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
 import { Supervisor } from '../pipeline/supervisor.js';
@@ -110,24 +111,7 @@ export class Service {
         }
         return;
       }
-      const log = logger.child({ pipeline: event.pipeline });
-      switch (event.kind) {
-        case 'failed':
-          log.warn({ err: event.error, retry_in_ms: event.retryInMs }, `capture failed: ${event.error.message}; reopening in ${event.retryInMs} ms`);
-          return;
-        case 'opened':
-          if (event.restarted) log.info({ capture: event.info.description }, 'capture reopened');
-          return;
-        case 'overflow':
-          log.warn({ detail: event.detail, lost_samples: event.lostSamples }, 'capture overflow: audio lost before it reached earshot');
-          return;
-        case 'ring_full':
-          log.error({ dropped_frames: event.dropped, policy: event.policy }, `capture ring full: ${event.dropped} frames dropped (${event.policy})`);
-          return;
-        case 'ended':
-          log.info('capture source ended');
-          return;
-      }
+      logCaptureEvent(logger, event);
     });
   }
 

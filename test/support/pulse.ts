@@ -18,9 +18,13 @@ export interface NullSinkSpec {
 }
 
 export class PrivatePulse {
+  private adopted: Record<string, string | undefined> | undefined;
+
   private constructor(
     readonly runtimeDir: string,
     readonly sinks: NullSinkSpec[],
+    /** PulseAudio's resampler (`pulseaudio --dump-resample-methods`); its default is speex-float-1. */
+    readonly resampleMethod?: string,
   ) {}
 
   /** Environment for processes (and this process's native code) that should use this daemon. */
@@ -28,15 +32,16 @@ export class PrivatePulse {
     return { XDG_RUNTIME_DIR: this.runtimeDir, PULSE_SERVER: `unix:${join(this.runtimeDir, 'pulse', 'native')}` };
   }
 
-  static async start(sinks: NullSinkSpec[] = [{ name: 'earshot_test' }]): Promise<PrivatePulse> {
+  static async start(sinks: NullSinkSpec[] = [{ name: 'earshot_test' }], options: { resampleMethod?: string } = {}): Promise<PrivatePulse> {
     const runtimeDir = await mkdtemp(join(tmpdir(), 'earshot-pulse-'));
-    const pulse = new PrivatePulse(runtimeDir, sinks);
+    const pulse = new PrivatePulse(runtimeDir, sinks, options.resampleMethod);
     await pulse.launch();
     return pulse;
   }
 
   /** Uses this daemon from the current process too (PortAudio's ALSA plugin reads the environment). */
   adopt(): void {
+    this.adopted ??= Object.fromEntries(Object.keys(this.env).map((key) => [key, process.env[key]]));
     Object.assign(process.env, this.env);
   }
 
@@ -55,7 +60,9 @@ export class PrivatePulse {
     ].join('\n');
     const scriptFile = join(this.runtimeDir, 'earshot.pa');
     await writeFile(scriptFile, script + '\n');
-    await run('pulseaudio', ['--daemonize=yes', '--exit-idle-time=-1', '-n', '-F', scriptFile, `--log-target=file:${join(this.runtimeDir, 'pulse.log')}`], {
+    const args = ['--daemonize=yes', '--exit-idle-time=-1', '-n', '-F', scriptFile, `--log-target=file:${join(this.runtimeDir, 'pulse.log')}`];
+    if (this.resampleMethod) args.push(`--resample-method=${this.resampleMethod}`);
+    await run('pulseaudio', args, {
       env: { ...process.env, ...this.env },
       timeout: 15000,
     });
@@ -96,8 +103,14 @@ export class PrivatePulse {
     }
   }
 
+  /** Stops the daemon, removes its directory, and gives the process back the environment it had before adopt(). */
   async stop(): Promise<void> {
     await this.kill();
     await rm(this.runtimeDir, { recursive: true, force: true });
+    for (const [key, value] of Object.entries(this.adopted ?? {})) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    this.adopted = undefined;
   }
 }

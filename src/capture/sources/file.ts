@@ -1,10 +1,14 @@
-/** A WAV or raw PCM file played into the pipeline, at real-time pace or as fast as it is consumed. */
+/**
+ * A WAV or raw PCM file played into the pipeline, at real-time pace or as
+ * fast as it is consumed, converted to the pipeline's format exactly as a
+ * device's audio is (a 44.1 kHz stereo WAV feeds a 16 kHz mono pipeline).
+ */
 import type { FileSourceConfig } from '../../config/schema.js';
 import { monotonicMs } from '../clock.js';
 import { createConverter, type FormatConverter } from '../convert.js';
 import type { FrameAssembler } from '../frame-assembler.js';
 import type { FrameRing } from '../ring.js';
-import { decodeToInt16, openAudioFile, type OpenedAudioFile } from '../wav-file.js';
+import { AudioFileError, decodeToInt16, openAudioFile, type OpenedAudioFile } from '../wav-file.js';
 import { Pacer } from './pacer.js';
 import type { CaptureSource, SourceEvents, SourceInfo } from './source.js';
 
@@ -16,6 +20,7 @@ export class FileSource implements CaptureSource {
   private stopped = false;
   private bytesPerFrame = 0;
   private reading: Promise<void> = Promise.resolve();
+  lastDeliveryMs: number | undefined;
 
   constructor(
     private readonly config: FileSourceConfig,
@@ -29,12 +34,7 @@ export class FileSource implements CaptureSource {
     this.stopped = false;
     this.file = await openAudioFile(this.path, this.config.sample_rate);
     const { format } = this.file;
-    try {
-      this.converter = createConverter(format, this.config.sample_rate);
-    } catch (error) {
-      await this.file.handle.close();
-      throw new Error(`${this.path}: ${(error as Error).message}`, { cause: error });
-    }
+    this.converter = createConverter(format, this.config.sample_rate);
     const inputFrames = Math.round((format.sampleRate * this.config.frame_ms) / 1000);
     this.bytesPerFrame = inputFrames * format.channels * (format.bitsPerSample / 8);
     this.position = 0;
@@ -49,6 +49,8 @@ export class FileSource implements CaptureSource {
         (this.config.realtime ? ' at real-time pace' : ' as fast as consumed'),
       openedSampleRate: format.sampleRate,
       openedChannels: format.channels,
+      sampleRate: this.config.sample_rate,
+      channels: 1,
       conversion: this.converter.description,
     };
   }
@@ -64,7 +66,7 @@ export class FileSource implements CaptureSource {
   /** One frame per tick; file reads are small and buffered by the OS. */
   private readPaced(): boolean {
     if (this.stopped) return false;
-    this.reading = this.reading.then(() => this.readOneFrame().then((more) => {
+    this.reading = this.reading.then(() => this.readOrFail().then((more) => {
       if (!more) this.pacer?.stop();
     }));
     return !this.stopped;
@@ -74,7 +76,17 @@ export class FileSource implements CaptureSource {
     while (!this.stopped) {
       await this.ring.waitForSpace(1000);
       if (this.ring.fill >= this.ring.capacity) continue;
-      if (!(await this.readOneFrame())) return;
+      if (!(await this.readOrFail())) return;
+    }
+  }
+
+  /** A frame read that fails (an I/O error) ends this source with the error, never as an unhandled rejection. */
+  private async readOrFail(): Promise<boolean> {
+    try {
+      return await this.readOneFrame();
+    } catch (error) {
+      if (!this.stopped) this.events.onFailure(new AudioFileError(this.path, `cannot read: ${(error as Error).message}`));
+      return false;
     }
   }
 
@@ -89,7 +101,9 @@ export class FileSource implements CaptureSource {
         this.position = 0;
         return this.readOneFrame();
       }
-      this.assembler.flush(monotonicMs());
+      const now = monotonicMs();
+      this.assembler.push((this.converter as FormatConverter).flush(), now);
+      this.assembler.flush(now);
       this.events.onEnd();
       return false;
     }
@@ -100,8 +114,11 @@ export class FileSource implements CaptureSource {
       this.position = format.dataBytes;
       return this.readOneFrame();
     }
-    const samples = (this.converter as FormatConverter).convert(decodeToInt16(bytes.subarray(0, bytesRead), format));
-    this.assembler.push(samples, monotonicMs());
+    const converter = this.converter as FormatConverter;
+    const samples = converter.convert(decodeToInt16(bytes.subarray(0, bytesRead), format));
+    const now = monotonicMs();
+    this.lastDeliveryMs = now;
+    this.assembler.push(samples, now - converter.delayMs);
     return true;
   }
 }

@@ -10,6 +10,7 @@ export class SyntheticSource implements CaptureSource {
   private readonly frame: Int16Array;
   private samplesMade = 0;
   private noiseState = 0x12345678;
+  lastDeliveryMs: number | undefined;
 
   constructor(
     private readonly config: SyntheticSourceConfig,
@@ -27,6 +28,8 @@ export class SyntheticSource implements CaptureSource {
       description: `synthetic ${signal}${signal === 'tone' ? ` ${frequency_hz} Hz` : ''} at ${sample_rate} Hz`,
       openedSampleRate: sample_rate,
       openedChannels: 1,
+      sampleRate: sample_rate,
+      channels: 1,
       conversion: 'none',
     });
   }
@@ -49,6 +52,7 @@ export class SyntheticSource implements CaptureSource {
     }
     this.samplesMade += count;
     const now = monotonicMs();
+    this.lastDeliveryMs = now;
     this.assembler.push(this.frame.subarray(0, count), now);
     if (this.samplesMade >= limit) {
       this.assembler.flush(now);
