@@ -12,7 +12,7 @@ const FROM_SOURCE: Readonly<Record<string, string>> = {
 };
 
 export function checkParams(ctx: CheckContext, params: Readonly<Record<string, unknown>>, path: Path): void {
-  const names = Object.keys(CONNECTION_PARAMS);
+  const names = Object.keys(CONNECTION_PARAMS).filter((n) => FROM_SOURCE[n] === undefined);
   for (const [name, value] of Object.entries(params)) {
     const paramPath = [...path, name];
     const fromSource = FROM_SOURCE[name];

@@ -1,7 +1,7 @@
 /** Transcribers: credentials, endpoints, backoff and timeouts that fit together. */
 import type { CheckContext } from './check-context.js';
 import { checkParams } from './check-params.js';
-import type { Path } from './path.js';
+import { formatPath, type Path } from './path.js';
 import type { AssemblyAITranscriberConfig, ReconnectConfig } from './schema.js';
 import { isLoopback, parseUrl } from './urls.js';
 
@@ -57,13 +57,15 @@ function checkAssemblyAI(ctx: CheckContext, transcriber: AssemblyAITranscriberCo
 
   const termination = [...path, 'termination_timeout_ms'];
   const shutdown = ['service', 'shutdown_timeout_ms'];
-  if (ctx.usable(termination) && ctx.usable(shutdown) && transcriber.termination_timeout_ms >= ctx.config.service.shutdown_timeout_ms) {
-    ctx.report(
-      'warning',
-      termination,
-      'value',
-      `service.shutdown_timeout_ms (${ctx.config.service.shutdown_timeout_ms}) ends the service before this ${transcriber.termination_timeout_ms} ms wait for the last turns`,
-    );
+  const wait = transcriber.termination_timeout_ms;
+  const limit = ctx.config.service.shutdown_timeout_ms;
+  if (ctx.usable(termination) && ctx.usable(shutdown) && wait >= limit) {
+    // Point at the value the user wrote; the other one is a default.
+    if (ctx.given(termination) || !ctx.given(shutdown)) {
+      ctx.report('warning', termination, 'value', `the service stops after service.shutdown_timeout_ms (${limit} ms), before this ${wait} ms wait for the last turns ends`);
+    } else {
+      ctx.report('warning', shutdown, 'value', `${limit} ms is not enough for ${formatPath(termination)} (${wait} ms, the wait for the last turns)`);
+    }
   }
 }
 

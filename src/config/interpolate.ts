@@ -33,7 +33,6 @@ const PLACEHOLDER_START = 0xe000;
 const PLACEHOLDER_FILL = 0xe001;
 const PLACEHOLDER_INDEX_BASE = 0xe100;
 const PLACEHOLDER = /\uE000[\uE100-\uF8FF]\uE001*/g;
-const VARIABLE = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:-|-|:\?|\?)(.*))?$/s;
 
 export const REFERENCE_FORMS = '${NAME}, ${NAME:-default}, ${NAME-default} or ${NAME:?message}';
 
@@ -67,32 +66,38 @@ export function maskEnvReferences(text: string): MaskedText {
   return { masked: masked + text.slice(copied), references };
 }
 
+/**
+ * A malformed reference masks its whole `${...}` when that is plainly one
+ * token, else only its `${`: masking a quote or a flow `}` beyond it would
+ * break the YAML around it.
+ */
 function readReference(text: string, offset: number): EnvReference | undefined {
   const next = text[offset + 1];
   if (next === '$') return { offset, text: '$$', kind: 'escape' };
   if (next !== '{') return undefined;
   const lineEnd = indexOrEnd(text, '\n', offset);
   const close = text.indexOf('}', offset);
-  if (close === -1 || close > lineEnd) {
-    return { offset, text: '${', kind: 'malformed', problem: "'${' is not closed by '}' on the same line; write $${ for a literal ${" };
+  const closed = close !== -1 && close < lineEnd;
+  HEAD.lastIndex = offset;
+  const head = HEAD.exec(text);
+  if (head === null) {
+    const token = closed && /^[^\s"'{}[\],]*$/.test(text.slice(offset + 2, close)) ? text.slice(offset, close + 1) : undefined;
+    const shown = token ?? `\${${/^[^\s}"',]{0,30}/.exec(text.slice(offset + 2))?.[0] ?? ''}`;
+    return malformed(offset, token ?? '${', `'${shown}' is not a valid reference; write ${REFERENCE_FORMS}, or $\${ for a literal \${`);
   }
+  const [whole, name, operator] = head as unknown as [string, string, string];
+  if (operator === '}') return { offset, text: whole, kind: 'variable', name };
+  if (!closed) return malformed(offset, '${', `'\${${name}${operator}' is not closed by '}' on the same line`);
   const written = text.slice(offset, close + 1);
-  const inner = written.slice(2, -1);
-  if (inner.includes('${')) {
-    return { offset, text: written, kind: 'malformed', problem: `nested references are not supported in ${written}` };
-  }
-  const match = VARIABLE.exec(inner);
-  if (match === null) {
-    return { offset, text: written, kind: 'malformed', problem: `${written} is not a valid reference; write ${REFERENCE_FORMS}` };
-  }
-  const [, name, operator, argument] = match;
-  return {
-    offset,
-    text: written,
-    kind: 'variable',
-    name: name!,
-    ...(operator !== undefined ? { operator: operator as EnvOperator, argument: argument ?? '' } : {}),
-  };
+  const argument = text.slice(offset + whole.length, close);
+  if (argument.includes('${')) return malformed(offset, '${', `nested references are not supported: ${written}`);
+  return { offset, text: written, kind: 'variable', name, operator: operator as EnvOperator, argument };
+}
+
+const HEAD = /\$\{([A-Za-z_][A-Za-z0-9_]*)(\}|:-|-|:\?|\?)/y;
+
+function malformed(offset: number, text: string, problem: string): EnvReference {
+  return { offset, text, kind: 'malformed', problem };
 }
 
 function indexOrEnd(text: string, char: string, from: number): number {

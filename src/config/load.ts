@@ -13,7 +13,7 @@ import type { Env } from './interpolate.js';
 import { formatPath, isPrefix, type Path } from './path.js';
 import type { PipelineFileConfig } from './schema.js';
 import { checkSchema } from './schema-check.js';
-import { secretValues } from './secrets.js';
+import { isSensitiveName, secretValues } from './secrets.js';
 import type { Anchor } from './source-map.js';
 import { readYaml } from './yaml-tree.js';
 
@@ -66,7 +66,8 @@ function analyse(text: string, file: string, env: Env): { config?: PipelineFileC
   }
 
   const data = yaml.value;
-  const shownSecrets = secretValues(data as PipelineFileConfig).filter((s) => s.length >= 6);
+  // Never echo a secret, even one put in the wrong field: scrub the config's secrets and every sensitive variable used.
+  const shownSecrets = [...secretValues(data as PipelineFileConfig), ...sensitiveVariableValues(interpolated, env)].filter((s) => s.length >= 6);
   const masked = (path: Path) => unresolved.some((u) => isPrefix(u, path));
   const report = (severity: Diagnostic['severity'], path: Path, anchor: Anchor, message: string) => {
     // A value whose variable is missing has been reported once; what follows from it is noise.
@@ -76,9 +77,9 @@ function analyse(text: string, file: string, env: Env): { config?: PipelineFileC
     problems.at(severity, path, anchor, scrub(message, shownSecrets) + origin);
   };
 
-  const issues = checkSchema(data);
+  const { issues, damaged } = checkSchema(data);
   for (const issue of issues) report('error', issue.path, issue.anchor, issue.message);
-  const damage = damageTests([...issues.flatMap((i) => i.unusable), ...unresolved]);
+  const damage = damageTests([...damaged, ...unresolved]);
 
   if (damage.intact(['pipelines'])) {
     const context: CheckContext = {
@@ -91,7 +92,17 @@ function analyse(text: string, file: string, env: Env): { config?: PipelineFileC
     };
     for (const check of CHECKS) check(context);
   }
-  return { config: data as PipelineFileConfig, diagnostics: problems.all };
+  return { config: withoutExtensions(data as PipelineFileConfig), diagnostics: problems.all };
+}
+
+/** `x-` keys only carry anchors for the rest of the file. */
+function withoutExtensions(config: PipelineFileConfig): PipelineFileConfig {
+  return Object.fromEntries(Object.entries(config).filter(([key]) => !key.startsWith('x-'))) as PipelineFileConfig;
+}
+
+function sensitiveVariableValues(interpolated: ReadonlyMap<string, readonly string[]>, env: Env): string[] {
+  const names = [...interpolated.values()].flat().map((reference) => /^\$\{([A-Za-z0-9_]+)/.exec(reference)?.[1] ?? '');
+  return names.filter(isSensitiveName).map((name) => env[name] ?? '');
 }
 
 function scrub(message: string, secrets: readonly string[]): string {

@@ -21,7 +21,7 @@ export interface SchemaIssue {
   readonly path: Path;
   readonly anchor: Anchor;
   readonly message: string;
-  /** Paths whose values cannot be trusted because of this mistake (checks beyond the schema skip them). */
+  /** Paths whose values cannot be trusted because of this mistake. */
   readonly unusable: readonly Path[];
 }
 
@@ -77,19 +77,31 @@ function validator(): ValidateFunction {
   return compiled;
 }
 
+export interface SchemaVerdict {
+  readonly issues: readonly SchemaIssue[];
+  /** Paths whose values cannot be trusted (checks beyond the schema leave them alone). */
+  readonly damaged: readonly Path[];
+}
+
 /** Validate `data` in place (defaults are inserted) and explain every mistake. */
-export function checkSchema(data: unknown): SchemaIssue[] {
+export function checkSchema(data: unknown): SchemaVerdict {
   const validate = validator();
-  if (validate(data)) return [];
+  if (validate(data)) return { issues: [], damaged: [] };
   const errors = settleUnions(validate.errors ?? []);
-  const best = new Map<string, { rank: number; issue: SchemaIssue }>();
+  const best = new Map<string, Explained>();
   for (const error of errors) {
     const explained = explain(error, data);
     if (explained === undefined) continue;
     const current = best.get(explained.group);
     if (current === undefined || explained.rank < current.rank) best.set(explained.group, explained);
   }
-  return [...best.values()].map((b) => b.issue);
+  const found = [...best.values()];
+  // `sinkz:` reports "unknown key 'sinkz'; did you mean 'sinks'?"; "missing required key 'sinks'" would be the same mistake twice.
+  const meant = new Set(found.filter((f) => f.meant !== undefined).map((f) => `required:${formatPath(f.issue.path.slice(0, -1))}:${f.meant}`));
+  return {
+    issues: found.filter((f) => !meant.has(f.group)).map((f) => f.issue),
+    damaged: found.flatMap((f) => f.issue.unusable),
+  };
 }
 
 /**
@@ -122,6 +134,8 @@ interface Explained {
   readonly group: string;
   readonly rank: number;
   readonly issue: SchemaIssue;
+  /** A misspelt key: the valid key it was taken for (then that key's "missing" is the same mistake). */
+  readonly meant?: string;
 }
 
 function explain(error: ErrorObject, data: unknown): Explained | undefined {
@@ -190,7 +204,8 @@ function unknownKey(path: Path, key: string, parent: SchemaNode, schemaPath: str
   const keyPath = [...path, key];
   const group = `unknown:${formatPath(keyPath)}`;
   const envHint = key.includes('${') ? ' (environment variables are not expanded in keys)' : '';
-  if (isNode(parent.patternProperties)) {
+  // A map keyed by names (pipelines), rather than an object with named fields.
+  if (isNode(parent.patternProperties) && !isNode(parent.properties)) {
     const isPipelines = path.length === 1 && path[0] === 'pipelines';
     const message = isPipelines
       ? `pipeline name '${key}' ${PIPELINE_NAME}${envHint}`
@@ -207,7 +222,8 @@ function unknownKey(path: Path, key: string, parent: SchemaNode, schemaPath: str
   else if (elsewhere.length > 0 && typeof tag === 'string') {
     message = `unknown key '${key}' for a ${tag} ${noun} (only ${listWords(elsewhere)} ${noun}s have it)`;
   } else message = `unknown key '${key}'; valid keys: ${listWords(valid)}`;
-  return { group, rank: 0, issue: { path: keyPath, anchor: 'key', message: message + envHint, unusable: [keyPath] } };
+  const issue: SchemaIssue = { path: keyPath, anchor: 'key', message: message + envHint, unusable: [keyPath] };
+  return { group, rank: 0, issue, ...(close !== undefined ? { meant: close } : {}) };
 }
 
 /** For a key unknown to one variant of a tagged union, the other variants that have it. */

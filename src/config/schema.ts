@@ -282,6 +282,12 @@ export const PipelineFile = Type.Object(
       description: 'Pipelines by name (letters, digits, _ and -); each runs on its own.',
     }),
   },
-  { ...Strict, $id: 'https://earshot.dev/schema/pipeline-file-v1.json', title: 'earshot pipeline file' },
+  {
+    ...Strict,
+    // `x-` keys hold YAML anchors to share settings between pipelines (as in Compose files); earshot ignores them.
+    patternProperties: { '^x-': {} },
+    $id: 'https://earshot.dev/schema/pipeline-file-v1.json',
+    title: 'earshot pipeline file',
+  },
 );
 export type PipelineFileConfig = Static<typeof PipelineFile>;

@@ -17,7 +17,8 @@ type SchemaNode = Record<string, unknown>;
 const SENSITIVE_NAME = /secret|token|passw(?:or)?d|api[-_]?key|auth|credential|cookie|private[-_]?key|signature/i;
 const NAME_OF_SOMETHING = /[-_]name$/i;
 
-function isSensitiveName(name: string): boolean {
+/** A name that says its value is secret: Authorization, api_key, WEBHOOK_SECRET, password... */
+export function isSensitiveName(name: string): boolean {
   return SENSITIVE_NAME.test(name) && !NAME_OF_SOMETHING.test(name);
 }
 

@@ -22,6 +22,9 @@ const SYNONYMS: Readonly<Record<string, string>> = {
   pocketsphinx: 'local',
   offline: 'local',
   recording: 'wav',
+  volume: 'amplitude',
+  gain: 'amplitude',
+  endpoint: 'url',
 };
 
 /** camelCase, kebab-case and case differences do not count as typos: `sampleRate` is `sample_rate`. */

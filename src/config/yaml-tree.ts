@@ -4,7 +4,7 @@
  * catching what the YAML library lets through silently: duplicate keys (the
  * later one would replace the earlier) and aliases that expand without end.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair } from 'yaml';
 import {
   containsPlaceholder,
   expandScalar,
@@ -38,7 +38,11 @@ const MAX_NODES = 100_000;
 const SYNTAX_HINTS: Readonly<Record<string, string>> = {
   BLOCK_AS_IMPLICIT_KEY: "quote a value that contains ': '",
   TAB_AS_INDENT: 'indent with spaces',
-  MULTIPLE_DOCS: 'a pipeline file holds one YAML document; remove the second ---',
+};
+
+/** Library messages that talk about the library rather than the file. */
+const SYNTAX_MESSAGES: Readonly<Record<string, string>> = {
+  MULTIPLE_DOCS: "a second YAML document starts here; a pipeline file holds one (remove this '---' and what follows it)",
 };
 
 export function readYaml(text: string, file: string, env: Env): YamlData {
@@ -56,8 +60,10 @@ export function readYaml(text: string, file: string, env: Env): YamlData {
   const [error] = doc.errors;
   if (error !== undefined) {
     const hint = SYNTAX_HINTS[error.code];
-    const message = restoreReferences(error.message, references).replace(/ at line \d+, column \d+.*$/s, '');
-    problems.atOffset('error', [], error.pos[0], `YAML syntax: ${message}${hint ? ` (${hint})` : ''}`);
+    const message = SYNTAX_MESSAGES[error.code] ?? restoreReferences(error.message, references).replace(/ at line \d+, column \d+.*$/s, '');
+    const quote = error.code === 'MISSING_CHAR' ? unclosedQuote(doc, error.pos[0]) : undefined;
+    if (quote !== undefined) problems.atOffset('error', [], quote, 'YAML syntax: this quote is never closed');
+    else problems.atOffset('error', [], error.pos[0], `YAML syntax: ${message}${hint ? ` (${hint})` : ''}`);
   }
   for (const warning of doc.warnings) {
     problems.atOffset('warning', [], warning.pos[0], `YAML: ${restoreReferences(warning.message, references)}`);
@@ -197,6 +203,18 @@ class TreeReader {
     if (typeof value === 'number' || typeof value === 'boolean') return String(value);
     return undefined;
   }
+}
+
+/** The parser reports an unclosed quote where the text ends; the quote itself is more use. */
+function unclosedQuote(doc: Document.Parsed, errorAt: number): number | undefined {
+  let start: number | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+      if (quoted && node.range?.[1] === errorAt) start = node.range[0];
+    },
+  });
+  return start;
 }
 
 function spanOf(node: Node): Span {
