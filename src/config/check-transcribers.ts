@@ -20,9 +20,12 @@ export function checkTranscribers(ctx: CheckContext): void {
 }
 
 function checkAssemblyAI(ctx: CheckContext, transcriber: AssemblyAITranscriberConfig, path: Path): void {
+  const urlPath = [...path, 'url'];
+  const url = ctx.usable(urlPath) ? parseUrl(transcriber.url) : undefined;
   const hasKey = transcriber.api_key !== undefined;
   const hasToken = transcriber.token !== undefined;
-  if (!hasKey && !hasToken) {
+  const tokenInUrl = url?.searchParams.has('token') === true;
+  if (!hasKey && !hasToken && !tokenInUrl) {
     ctx.report(
       'error',
       path,
@@ -33,8 +36,6 @@ function checkAssemblyAI(ctx: CheckContext, transcriber: AssemblyAITranscriberCo
     ctx.report('warning', [...path, 'token'], 'key', 'both api_key and token are given; give one (a token is for clients that must not hold the key)');
   }
 
-  const urlPath = [...path, 'url'];
-  const url = ctx.usable(urlPath) ? parseUrl(transcriber.url) : undefined;
   if (url !== undefined) {
     const local = isLoopback(url);
     if (url.protocol === 'ws:' && !local && (hasKey || hasToken)) {
