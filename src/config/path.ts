@@ -34,13 +34,3 @@ export function pointerToPath(pointer: string, data: unknown): Segment[] {
 export function isPrefix(prefix: Path, path: Path): boolean {
   return prefix.length <= path.length && prefix.every((segment, i) => segment === path[i]);
 }
-
-/** The value at `path`, or undefined. */
-export function valueAt(data: unknown, path: Path): unknown {
-  let node = data;
-  for (const segment of path) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[segment];
-  }
-  return node;
-}

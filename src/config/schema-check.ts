@@ -169,6 +169,7 @@ function explain(error: ErrorObject, data: unknown): Explained | undefined {
     case 'enum':
       return value(enumMessage(error.data, (params.allowedValues as unknown[]) ?? []), 0);
     case 'type':
+      if (path.length === 0) return value(`a pipeline file is a mapping with \`version: 1\` and \`pipelines:\`, got ${got}`, 1);
       return value(`must be ${typeName(params.type)}, got ${got}${typeHint(error.data, params.type, parent)}`, 1);
     case 'minimum':
     case 'maximum':

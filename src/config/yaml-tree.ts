@@ -25,7 +25,7 @@ export interface YamlData {
   readonly problems: Problems;
   /** Paths whose value came from the environment, with the references used as written. */
   readonly interpolated: ReadonlyMap<string, readonly string[]>;
-  /** Paths holding a reference that could not be expanded (reported already); their value is the text as written. */
+  /** Paths whose reference (to a variable or an anchor) could not be followed, reported already; their value is the text as written, or null. */
   readonly unresolved: readonly Path[];
   /** false: the YAML is broken (syntax errors reported); `value` is not to be validated. */
   readonly wellFormed: boolean;
@@ -115,12 +115,15 @@ class TreeReader {
 
   private readAlias(node: Node & { source: string; resolve(doc: Document): Node | undefined }, path: Path): unknown {
     const target = node.resolve(this.doc);
+    // Reported here once; the value's other faults would be echoes, so the path is marked unresolved.
     if (target === undefined) {
       this.problems.at('error', path, 'value', `unknown alias *${node.source}`);
+      this.unresolved.push(path);
       return null;
     }
     if (this.active.has(target)) {
       this.problems.at('error', path, 'value', `alias *${node.source} refers to a value that contains it`);
+      this.unresolved.push(path);
       return null;
     }
     return this.read(target, path);
