@@ -6,9 +6,10 @@
 import type { CheckContext } from './check-context.js';
 import type { Path } from './path.js';
 
-/** Free text, where several lines are legitimate. */
+/** Free text, where several lines are legitimate (and `x-` blocks, checked where their anchors are used). */
 function mayHaveLines(path: Path): boolean {
   const [root, , part, ...rest] = path;
+  if (typeof root === 'string' && root.startsWith('x-')) return true;
   if (root !== 'pipelines') return false;
   if (part === 'sinks' && rest[1] === 'options') return true;
   return part === 'transcriber' && rest[0] === 'params' && (rest[1] === 'prompt' || rest[1] === 'agent_context');

@@ -13,7 +13,7 @@ import type { Env } from './interpolate.js';
 import { formatPath, isPrefix, type Path } from './path.js';
 import type { PipelineFileConfig } from './schema.js';
 import { checkSchema } from './schema-check.js';
-import { isSensitiveName, secretValues } from './secrets.js';
+import { isSensitiveName, REDACTED, secretValues } from './secrets.js';
 import type { Anchor } from './source-map.js';
 import { readYaml } from './yaml-tree.js';
 
@@ -50,13 +50,14 @@ export async function loadPipelineFile(file: string, options: LoadOptions = {}):
 
 /** The same from text already read (tests, reloads); `file` names it in diagnostics and sets baseDir. */
 export function loadPipelineText(text: string, file: string, env: Env = process.env): LoadedConfig {
-  const { config, diagnostics } = analyse(text, file, env);
-  if (config === undefined || diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(file, diagnostics);
+  const { data, diagnostics } = analyse(text, file, env);
+  if (diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(file, diagnostics);
   const warnings = diagnostics.filter((d) => d.severity === 'warning').sort(compareDiagnostics);
-  return { file, baseDir: path.dirname(path.resolve(file)), config, warnings };
+  return { file, baseDir: path.dirname(path.resolve(file)), config: withoutExtensions(data as PipelineFileConfig), warnings };
 }
 
-function analyse(text: string, file: string, env: Env): { config?: PipelineFileConfig; diagnostics: readonly Diagnostic[] } {
+/** Every diagnostic for the text; `data` is the config only when none is an error. */
+function analyse(text: string, file: string, env: Env): { data?: unknown; diagnostics: readonly Diagnostic[] } {
   const yaml = readYaml(text, file, env);
   const { problems, sourceMap, interpolated, unresolved } = yaml;
   if (!yaml.wellFormed) return { diagnostics: problems.all };
@@ -92,7 +93,7 @@ function analyse(text: string, file: string, env: Env): { config?: PipelineFileC
     };
     for (const check of CHECKS) check(context);
   }
-  return { config: withoutExtensions(data as PipelineFileConfig), diagnostics: problems.all };
+  return { data, diagnostics: problems.all };
 }
 
 /** `x-` keys only carry anchors for the rest of the file. */
@@ -106,7 +107,7 @@ function sensitiveVariableValues(interpolated: ReadonlyMap<string, readonly stri
 }
 
 function scrub(message: string, secrets: readonly string[]): string {
-  return secrets.reduce((m, secret) => m.split(secret).join('[redacted]'), message);
+  return secrets.reduce((m, secret) => m.split(secret).join(REDACTED), message);
 }
 
 function readFailure(error: unknown): string {

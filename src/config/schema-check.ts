@@ -91,7 +91,6 @@ export function checkSchema(data: unknown): SchemaVerdict {
   const best = new Map<string, Explained>();
   for (const error of errors) {
     const explained = explain(error, data);
-    if (explained === undefined) continue;
     const current = best.get(explained.group);
     if (current === undefined || explained.rank < current.rank) best.set(explained.group, explained);
   }
@@ -138,7 +137,7 @@ interface Explained {
   readonly meant?: string;
 }
 
-function explain(error: ErrorObject, data: unknown): Explained | undefined {
+function explain(error: ErrorObject, data: unknown): Explained {
   const path = pointerToPath(error.instancePath, data);
   const parent = (error.parentSchema ?? {}) as SchemaNode;
   const secret = parent['x-secret'] === true;

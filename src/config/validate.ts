@@ -4,7 +4,7 @@
  * Warnings are printed either way and do not fail the file.
  */
 import type { Writable } from 'node:stream';
-import { compareDiagnostics, ConfigError, formatDiagnostic, type Diagnostic } from './diagnostic.js';
+import { ConfigError, formatDiagnostic, type Diagnostic } from './diagnostic.js';
 import type { Env } from './interpolate.js';
 import { loadPipelineFile } from './load.js';
 
@@ -51,6 +51,6 @@ async function check(file: string, env: Env): Promise<ValidateReport> {
     return { file, ok: true, pipelines: Object.keys(loaded.config.pipelines), diagnostics: loaded.warnings };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    return { file, ok: false, pipelines: [], diagnostics: [...error.diagnostics].sort(compareDiagnostics) };
+    return { file, ok: false, pipelines: [], diagnostics: error.diagnostics };
   }
 }
