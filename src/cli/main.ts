@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
-import { ConfigError, loadPipelineFile } from '../config/load.js';
+import { validateCommand } from '../config/validate.js';
 import { registerServeCommand } from '../serve/command.js';
 import { runService } from '../service/service.js';
 
@@ -34,16 +34,9 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a pipeline file; print each problem and exit 1, or exit 0')
     .argument('<pipeline.yaml>', 'the pipeline file')
-    .action(async (file: string) => {
-      try {
-        const config = await loadPipelineFile(file);
-        const names = Object.keys(config.pipelines);
-        console.log(`${file}: ok (${names.length} pipelines: ${names.join(', ')})`);
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        console.log(error.message);
-        process.exitCode = 1;
-      }
+    .option('--json', 'print the problems as JSON')
+    .action(async (file: string, options: { json?: boolean }) => {
+      process.exitCode = await validateCommand(file, { json: options.json === true, stdout: process.stdout, stderr: process.stderr });
     });
 
   program

@@ -44,7 +44,8 @@ export const PortAudioSource = Type.Object(
     ),
     open_format: Type.Union([Type.Literal('auto'), Type.Literal('requested'), Type.Literal('native')], {
       default: 'auto',
-      description: 'auto: open at sample_rate/channels when the device accepts them, else at its native format and convert.',
+      description:
+        'auto: open at sample_rate/channels when the device accepts them, else at its native format and convert; requested: only at sample_rate/channels; native: always at the native format and convert.',
     }),
     ...AudioFormatFields,
   },
@@ -56,7 +57,7 @@ export const FileSource = Type.Object(
     type: Type.Literal('file'),
     path: Type.String({ minLength: 1, description: 'A WAV file, or raw 16-bit little-endian PCM at sample_rate (`.raw`/`.pcm`).' }),
     realtime: Type.Boolean({ default: true, description: 'Pace frames at real time (true) or as fast as the pipeline takes them.' }),
-    loop: Type.Boolean({ default: false }),
+    loop: Type.Boolean({ default: false, description: 'Start again from the beginning at the end of the file.' }),
     ...AudioFormatFields,
   },
   Strict,
@@ -65,9 +66,12 @@ export const FileSource = Type.Object(
 export const SyntheticSource = Type.Object(
   {
     type: Type.Literal('synthetic'),
-    signal: Type.Union([Type.Literal('tone'), Type.Literal('noise'), Type.Literal('silence')], { default: 'tone' }),
-    frequency_hz: Type.Number({ exclusiveMinimum: 0, default: 440 }),
-    amplitude: Type.Number({ minimum: 0, maximum: 1, default: 0.3 }),
+    signal: Type.Union([Type.Literal('tone'), Type.Literal('noise'), Type.Literal('silence')], {
+      default: 'tone',
+      description: 'A sine tone, white noise, or silence.',
+    }),
+    frequency_hz: Type.Number({ exclusiveMinimum: 0, default: 440, description: 'Frequency of the tone, in Hz.' }),
+    amplitude: Type.Number({ minimum: 0, maximum: 1, default: 0.3, description: 'Peak level, 1 being full scale.' }),
     duration_ms: Type.Optional(Type.Integer({ minimum: 1, description: 'Stop after this much audio; default: run until stopped.' })),
     ...AudioFormatFields,
   },
@@ -85,10 +89,10 @@ export type SyntheticSourceConfig = Static<typeof SyntheticSource>;
 export const Reconnect = Type.Object(
   {
     max_attempts: Type.Integer({ minimum: 0, default: 20, description: 'Consecutive failed attempts before the pipeline stops; 0: never give up.' }),
-    initial_delay_ms: Type.Integer({ minimum: 0, default: 250 }),
-    max_delay_ms: Type.Integer({ minimum: 0, default: 15000 }),
+    initial_delay_ms: Type.Integer({ minimum: 0, default: 250, description: 'Wait before the first retry; it grows (with jitter) up to max_delay_ms.' }),
+    max_delay_ms: Type.Integer({ minimum: 0, default: 15000, description: 'Longest wait between two attempts.' }),
   },
-  { ...Strict, default: {} },
+  { ...Strict, default: {}, description: 'Backoff between connection attempts.' },
 );
 
 export const AssemblyAITranscriber = Type.Object(
@@ -96,15 +100,20 @@ export const AssemblyAITranscriber = Type.Object(
     type: Type.Literal('assemblyai'),
     api_key: Type.Optional(Secret('API key, sent in the Authorization header.')),
     token: Type.Optional(Secret('Temporary token, sent as the `token` query parameter.')),
-    url: Type.String({ format: 'uri', pattern: '^wss?://', default: 'wss://streaming.assemblyai.com/v3/ws' }),
+    url: Type.String({
+      format: 'uri',
+      pattern: '^wss?://',
+      default: 'wss://streaming.assemblyai.com/v3/ws',
+      description: 'Streaming endpoint: the EU endpoint, or `earshot serve` (ws://127.0.0.1:PORT/v3/ws).',
+    }),
     params: Type.Record(Type.String(), Type.Unknown(), {
       default: {},
       description: 'v3 connection parameters by their API names (format_turns, speech_model, keyterms_prompt, ...).',
     }),
     reconnect: Reconnect,
     buffer_seconds: Type.Number({ minimum: 0, maximum: 3600, default: 30, description: 'Audio kept while disconnected, replayed on reconnect.' }),
-    connect_timeout_ms: Type.Integer({ minimum: 100, default: 10000 }),
-    termination_timeout_ms: Type.Integer({ minimum: 100, default: 5000 }),
+    connect_timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'Give up on a connection attempt (up to the Begin message) after this long.' }),
+    termination_timeout_ms: Type.Integer({ minimum: 100, default: 5000, description: 'On stop, wait this long for the last turns and Termination.' }),
   },
   Strict,
 );
@@ -112,10 +121,10 @@ export const AssemblyAITranscriber = Type.Object(
 export const LocalTranscriber = Type.Object(
   {
     type: Type.Literal('local'),
-    engine: Type.Literal('pocketsphinx', { default: 'pocketsphinx' }),
-    model_dir: Type.String({ default: '/usr/share/pocketsphinx/model/en-us' }),
+    engine: Type.Literal('pocketsphinx', { default: 'pocketsphinx', description: 'The offline recognizer.' }),
+    model_dir: Type.String({ minLength: 1, default: '/usr/share/pocketsphinx/model/en-us', description: 'Acoustic model, dictionary and language model.' }),
     restart: Reconnect,
-    buffer_seconds: Type.Number({ minimum: 0, maximum: 3600, default: 30 }),
+    buffer_seconds: Type.Number({ minimum: 0, maximum: 3600, default: 30, description: 'Audio kept while the engine restarts.' }),
   },
   Strict,
 );
@@ -141,9 +150,9 @@ export const ConsoleSink = Type.Object(
       default: 'auto',
       description: 'Show partial turns rewritten in place; auto: only when stdout is a terminal.',
     }),
-    timestamps: Type.Boolean({ default: false }),
+    timestamps: Type.Boolean({ default: false, description: 'Prefix lines with the turn start time in the audio.' }),
     labels: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'Prefix lines with the pipeline label; auto: when several pipelines run.' }),
-    color: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto' }),
+    color: Type.Union([Type.Boolean(), Type.Literal('auto')], { default: 'auto', description: 'auto: when stdout is a terminal and NO_COLOR is unset.' }),
     ...SinkQueueFields,
   },
   Strict,
@@ -153,7 +162,10 @@ export const FileSink = Type.Object(
   {
     type: Type.Literal('file'),
     path: Type.String({ minLength: 1, description: 'Path template: {pipeline}, {label}, {date}, {time}, {session}.' }),
-    format: Type.Union([Type.Literal('text'), Type.Literal('jsonl'), Type.Literal('srt'), Type.Literal('vtt')], { default: 'jsonl' }),
+    format: Type.Union([Type.Literal('text'), Type.Literal('jsonl'), Type.Literal('srt'), Type.Literal('vtt')], {
+      default: 'jsonl',
+      description: 'text: one line per final turn; jsonl: one transcript event per line; srt/vtt: subtitles.',
+    }),
     partials: Type.Boolean({ default: false, description: 'Also write partial turns (jsonl only).' }),
     timestamps: Type.Boolean({ default: false, description: 'text: prefix each line with the turn start in the audio stream, [HH:MM:SS.mmm].' }),
     labels: Type.Boolean({ default: true, description: 'text: prefix each line with the pipeline label and the speaker, when known.' }),
@@ -174,14 +186,14 @@ export const FileSink = Type.Object(
 export const WebhookSink = Type.Object(
   {
     type: Type.Literal('webhook'),
-    url: Type.String({ format: 'uri', pattern: '^https?://' }),
+    url: Type.String({ format: 'uri', pattern: '^https?://', description: 'Each transcript event (or batch) is POSTed here as JSON.' }),
     secret: Type.Optional(Secret('Standard Webhooks signing secret (`whsec_...` base64, or any string).')),
-    headers: Type.Record(Type.String(), Type.String(), { default: {} }),
-    partials: Type.Boolean({ default: false }),
-    batch_max_events: Type.Integer({ minimum: 1, default: 1 }),
-    batch_timeout_ms: Type.Integer({ minimum: 0, default: 0 }),
+    headers: Type.Record(Type.String(), Type.String(), { default: {}, description: 'Extra request headers.' }),
+    partials: Type.Boolean({ default: false, description: 'Also send partial turns.' }),
+    batch_max_events: Type.Integer({ minimum: 1, default: 1, description: 'Events per request.' }),
+    batch_timeout_ms: Type.Integer({ minimum: 0, default: 0, description: 'Send a batch that is not full after this long.' }),
     timeout_ms: Type.Integer({ minimum: 100, default: 10000, description: 'Per request; also how long stop() keeps delivering before it leaves the rest spooled.' }),
-    retry_initial_delay_ms: Type.Integer({ minimum: 0, default: 500 }),
+    retry_initial_delay_ms: Type.Integer({ minimum: 0, default: 500, description: 'First wait before retrying a failed request; Retry-After wins when given.' }),
     retry_max_delay_ms: Type.Integer({ minimum: 0, default: 60000, description: 'Longest wait between attempts; also caps a Retry-After.' }),
     spool_dir: Type.Optional(Type.String({ minLength: 1, description: 'Where undelivered turns wait, across restarts. Default: a directory under the state dir.' })),
     spool_max_bytes: Type.Integer({
@@ -198,8 +210,8 @@ export const WavSink = Type.Object(
   {
     type: Type.Literal('wav'),
     path: Type.String({ minLength: 1, description: 'Path template: {pipeline}, {label}, {date}, {time}.' }),
-    rotate_seconds: Type.Optional(Type.Integer({ minimum: 1 })),
-    name: Type.Optional(Type.String({ minLength: 1 })),
+    rotate_seconds: Type.Optional(Type.Integer({ minimum: 1, description: 'Start a new file after this much audio.' })),
+    name: Type.Optional(Type.String({ minLength: 1, description: 'Names the sink in logs and metrics; default: its type and index.' })),
   },
   Strict,
 );
@@ -208,7 +220,7 @@ export const PluginSink = Type.Object(
   {
     type: Type.Literal('plugin'),
     module: Type.String({ minLength: 1, description: 'A path (relative to the pipeline file) or a package name.' }),
-    options: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "Passed to the plugin's create(); checked against its optionsSchema." }),
     ...SinkQueueFields,
   },
   Strict,
@@ -229,7 +241,7 @@ export const Pipeline = Type.Object(
     label: Type.Optional(Type.String({ minLength: 1, description: 'Shown with each line of this pipeline (`me`, `them`).' })),
     source: Source,
     transcriber: Transcriber,
-    sinks: Type.Array(Sink, { minItems: 1 }),
+    sinks: Type.Array(Sink, { minItems: 1, description: 'Where the transcript goes; every sink gets every event.' }),
   },
   Strict,
 );
@@ -240,10 +252,10 @@ export const Service = Type.Object(
     http: Type.Optional(
       Type.Object(
         {
-          host: Type.String({ default: '127.0.0.1' }),
-          port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
+          host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: '0: any free port.' }),
         },
-        Strict,
+        { ...Strict, description: 'Serve /healthz and /metrics; off when absent.' },
       ),
     ),
     log: Type.Object(
@@ -252,12 +264,15 @@ export const Service = Type.Object(
           ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
           { default: 'info' },
         ),
-        format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], { default: 'auto' }),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
+          default: 'auto',
+          description: 'auto: pretty on a terminal, JSON lines otherwise.',
+        }),
       },
       { ...Strict, default: {} },
     ),
-    shutdown_timeout_ms: Type.Integer({ minimum: 100, default: 20000 }),
-    state_dir: Type.String({ default: '.earshot', description: 'Spools and other state, relative to the pipeline file.' }),
+    shutdown_timeout_ms: Type.Integer({ minimum: 100, default: 20000, description: 'On SIGINT/SIGTERM, how long pipelines may drain before being stopped.' }),
+    state_dir: Type.String({ minLength: 1, default: '.earshot', description: 'Spools and other state, relative to the pipeline file.' }),
   },
   { ...Strict, default: {} },
 );
@@ -265,10 +280,21 @@ export type ServiceConfig = Static<typeof Service>;
 
 export const PipelineFile = Type.Object(
   {
-    version: Type.Literal(1),
+    version: Type.Literal(1, { description: 'The pipeline file format; this earshot reads version 1.' }),
     service: Service,
-    pipelines: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Pipeline, { minProperties: 1 }),
+    // additionalProperties: a name outside the pattern must be an error, not a pipeline silently left out.
+    pipelines: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), Pipeline, {
+      minProperties: 1,
+      additionalProperties: false,
+      description: 'Pipelines by name (letters, digits, _ and -); each runs on its own.',
+    }),
   },
-  { ...Strict, $id: 'https://earshot.dev/schema/pipeline-file-v1.json', title: 'earshot pipeline file' },
+  {
+    ...Strict,
+    // `x-` keys hold YAML anchors to share settings between pipelines (as in Compose files); earshot ignores them.
+    patternProperties: { '^x-': {} },
+    $id: 'https://earshot.dev/schema/pipeline-file-v1.json',
+    title: 'earshot pipeline file',
+  },
 );
 export type PipelineFileConfig = Static<typeof PipelineFile>;

@@ -7,12 +7,12 @@
  */
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { logCaptureEvent } from '../capture/capture-log.js';
-import { loadPipelineFile, ConfigError } from '../config/load.js';
+import { ConfigError, formatDiagnostic, loadPipelineFile, secretValues } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { startHttpServer } from './http.js';
@@ -38,8 +38,12 @@ export interface RunOptions {
 export async function runService(file: string, options: RunOptions = {}): Promise<number> {
   const stderr = options.stderr ?? process.stderr;
   let config: PipelineFileConfig;
+  let baseDir: string;
   try {
-    config = await loadPipelineFile(file, options.env ?? process.env);
+    const loaded = await loadPipelineFile(file, { env: options.env ?? process.env });
+    config = loaded.config;
+    baseDir = loaded.baseDir;
+    for (const warning of loaded.warnings) stderr.write(formatDiagnostic(warning) + '\n');
   } catch (error) {
     if (error instanceof ConfigError) {
       stderr.write(error.message + '\n');
@@ -50,9 +54,9 @@ export async function runService(file: string, options: RunOptions = {}): Promis
   const logger = createLogger({
     level: config.service.log.level,
     format: config.service.log.format,
-    secrets: collectSecrets(config),
+    secrets: secretValues(config),
   });
-  const service = new Service(config, resolve(dirname(file)), logger);
+  const service = new Service(config, baseDir, logger);
   const signals = options.signals ?? process;
   let signalCount = 0;
   const onSignal = (signal: string): void => {
@@ -195,18 +199,4 @@ export class Service {
     await this.transportPool?.destroy();
     if (this.http) await new Promise<void>((resolve) => this.http?.close(() => resolve()));
   }
-}
-
-/** Every secret value in the file, so the logger can scrub them wherever they appear. */
-function collectSecrets(config: PipelineFileConfig): string[] {
-  const secrets: string[] = [];
-  for (const pipeline of Object.values(config.pipelines)) {
-    const t = pipeline.transcriber;
-    if (t.type === 'assemblyai') {
-      if (t.api_key) secrets.push(t.api_key);
-      if (t.token) secrets.push(t.token);
-    }
-    for (const sink of pipeline.sinks) if (sink.type === 'webhook' && sink.secret) secrets.push(sink.secret);
-  }
-  return secrets;
 }
