@@ -18,6 +18,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { WorkerTask } from '../pipeline/worker-task.js';
+import { PluginLoadError } from '../sinks/plugin.js';
 import { createSinkActors } from '../sinks/registry.js';
 import type { SinkActor } from '../sinks/sink-actor.js';
 import type { StreamStats, StreamStatus } from '../transport/stream.js';
@@ -97,13 +98,19 @@ export class PipelineRunner {
       policy: source.ring_policy,
     });
 
-    this.sinks = await createSinkActors(config, {
-      pipeline: name,
-      baseDir: this.options.baseDir,
-      stateDir: this.options.stateDir,
-      logger: this.logger,
-      pipelineCount: this.options.pipelineCount,
-    });
+    try {
+      this.sinks = await createSinkActors(config, {
+        pipeline: name,
+        baseDir: this.options.baseDir,
+        stateDir: this.options.stateDir,
+        logger: this.logger,
+        pipelineCount: this.options.pipelineCount,
+      });
+    } catch (error) {
+      // A PluginLoadError already names the pipeline and the sink.
+      const message = error instanceof PluginLoadError ? error.message : `pipeline ${name}: ${(error as Error).message}`;
+      throw new PipelineStartError(message, { cause: error });
+    }
     for (const sink of this.sinks) {
       try {
         await sink.start();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { PipelineConfig, SinkConfig } from '../config/schema.js';
 import { createConsoleSink } from './console.js';
 import { createFileSink } from './file.js';
+import { createPluginSink } from './plugin.js';
 import type { Sink, SinkContext } from './sink.js';
 import { SinkActor } from './sink-actor.js';
 
@@ -44,8 +45,9 @@ async function createSink(config: Exclude<SinkConfig, { type: 'wav' }>, context:
       return createConsoleSink(config, { ...context, pipelineCount });
     case 'file':
       return createFileSink(config, context);
-    case 'webhook':
     case 'plugin':
+      return createPluginSink(config, context);
+    case 'webhook':
       return Promise.reject(new Error(`the ${config.type} sink is not available in this build`));
   }
 }
