@@ -6,7 +6,7 @@
  * where it looked, so the user can see which folder is missing the file.
  */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { moduleResolve } from 'import-meta-resolve';
 
@@ -34,7 +34,7 @@ function resolvePath(specifier: string, baseDir: string): ModuleResolution {
     const index = EXTENSIONS.map((ext) => join(path, `index${ext}`)).find((candidate) => existsSync(candidate));
     return {
       found: false,
-      reason: `is a directory (${path}); name the module file${index ? ` (did you mean ${join(specifier, index.slice(path.length + 1))}?)` : ''}`,
+      reason: `is a directory (${path}); name the module file${index ? ` (did you mean ${specifier.replace(/[\\/]+$/, '')}/${basename(index)}?)` : ''}`,
     };
   }
   const withExtension = EXTENSIONS.map((ext) => path + ext).find((candidate) => existsSync(candidate));
@@ -43,7 +43,7 @@ function resolvePath(specifier: string, baseDir: string): ModuleResolution {
 }
 
 function resolvePackage(specifier: string, baseDir: string): ModuleResolution {
-  const ownDir = dirname(fileURLToPath(import.meta.url));
+  const ownDir = packageRoot(dirname(fileURLToPath(import.meta.url)));
   for (const fromDir of [baseDir, ownDir]) {
     try {
       const url = moduleResolve(specifier, pathToFileURL(fromDir + sep));
@@ -67,6 +67,14 @@ function resolvePackage(specifier: string, baseDir: string): ModuleResolution {
       (fromEarshot.length > 0 ? `, nor in earshot's own ${fromEarshot.join(', ')}` : '') +
       `. Install it where the pipeline file is (npm install ${specifier}), or give a path starting with ./${hint}`,
   };
+}
+
+/** The nearest folder at or above dir with a package.json: earshot's install. */
+function packageRoot(dir: string): string {
+  for (let current = dir; ; current = dirname(current)) {
+    if (existsSync(join(current, 'package.json'))) return current;
+    if (dirname(current) === current) return dir;
+  }
 }
 
 /** The node_modules folders Node would search from dir upward. */

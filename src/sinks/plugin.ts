@@ -50,7 +50,14 @@ export class PluginTimeoutError extends Error {
   override readonly name = 'PluginTimeoutError';
 }
 
-export const PLUGIN_TIMEOUTS_MS = { create: 30_000, start: 30_000, flush: 10_000, stop: 10_000 } as const;
+export interface PluginTimeouts {
+  readonly create: number;
+  readonly start: number;
+  readonly flush: number;
+  readonly stop: number;
+}
+
+export const PLUGIN_TIMEOUTS_MS: PluginTimeouts = { create: 30_000, start: 30_000, flush: 10_000, stop: 10_000 };
 
 const EXPECTED_EXPORT =
   'Expected: a SinkPlugin object { create(options, context), optionsSchema? } or a factory function (options, context) => Sink, ' +
@@ -83,7 +90,7 @@ export async function loadSinkPlugin(
     throw new PluginLoadError('import_failed', site, `failed to load (${resolution.path}): ${describeError(error)}${where}`, [], { cause: error });
   }
 
-  const plugin = pluginFrom(namespace, site);
+  const plugin = pluginFrom(namespace, site, resolution.path);
   if (plugin.optionsSchema === undefined) return { plugin, options: structuredClone(config.options), path: resolution.path };
   let validate;
   try {
@@ -98,20 +105,20 @@ export async function loadSinkPlugin(
 }
 
 /** Loads the plugin a `type: plugin` entry names and creates its sink. */
-export async function createPluginSink(config: PluginSinkConfig, context: SinkContext): Promise<Sink> {
+export async function createPluginSink(config: PluginSinkConfig, context: SinkContext, timeouts = PLUGIN_TIMEOUTS_MS): Promise<Sink> {
   const site: PluginSite = { module: config.module, pipeline: context.pipeline, sink: context.name };
   const { plugin, options } = await loadSinkPlugin(config, site, context.baseDir);
   let created: unknown;
   try {
-    created = await withTimeout(Promise.resolve().then(() => plugin.create(options, context)), PLUGIN_TIMEOUTS_MS.create, 'create()');
+    created = await withTimeout(Promise.resolve().then(() => plugin.create(options, context)), timeouts.create, 'create()');
   } catch (error) {
     const what = error instanceof PluginTimeoutError ? error.message : `create() threw ${describeError(error)}`;
     throw new PluginLoadError('create_failed', site, `failed to create its sink: ${what}`, [], { cause: error });
   }
-  return bounded(checkedSink(created, site), site);
+  return bounded(checkedSink(created, site), site, timeouts);
 }
 
-function pluginFrom(namespace: Record<string, unknown>, site: PluginSite): SinkPlugin {
+function pluginFrom(namespace: Record<string, unknown>, site: PluginSite, path: string): SinkPlugin {
   for (const candidate of [namespace.default, namespace.sink]) {
     if (typeof candidate === 'function' && !isClass(candidate)) return { create: candidate as SinkFactory };
     if (isObject(candidate) && typeof candidate.create === 'function') {
@@ -122,7 +129,7 @@ function pluginFrom(namespace: Record<string, unknown>, site: PluginSite): SinkP
       return candidate as unknown as SinkPlugin;
     }
   }
-  throw new PluginLoadError('bad_export', site, `does not export a sink plugin: it exports ${describeExports(namespace)}. ${EXPECTED_EXPORT}${exportHint(namespace)}`);
+  throw new PluginLoadError('bad_export', site, `(${path}) does not export a sink plugin: it exports ${describeExports(namespace)}. ${EXPECTED_EXPORT}${exportHint(namespace)}`);
 }
 
 function describeExports(namespace: Record<string, unknown>): string {
@@ -162,13 +169,13 @@ function checkedSink(value: unknown, site: PluginSite): Sink {
 }
 
 /** The plugin's sink, with its lifecycle calls bounded in time (write is the SinkActor's business). */
-function bounded(sink: Sink, site: PluginSite): Sink {
+function bounded(sink: Sink, site: PluginSite, timeouts: PluginTimeouts): Sink {
   const what = `pipeline ${site.pipeline}: sink ${site.sink}: plugin ${JSON.stringify(site.module)}`;
   return {
     write: (event) => sink.write(event),
-    ...(sink.start ? { start: () => withTimeout(sink.start!(), PLUGIN_TIMEOUTS_MS.start, `${what}: start()`) } : {}),
-    ...(sink.flush ? { flush: () => withTimeout(sink.flush!(), PLUGIN_TIMEOUTS_MS.flush, `${what}: flush()`) } : {}),
-    ...(sink.stop ? { stop: () => withTimeout(sink.stop!(), PLUGIN_TIMEOUTS_MS.stop, `${what}: stop()`) } : {}),
+    ...(sink.start ? { start: () => withTimeout(sink.start!(), timeouts.start, `${what}: start()`) } : {}),
+    ...(sink.flush ? { flush: () => withTimeout(sink.flush!(), timeouts.flush, `${what}: flush()`) } : {}),
+    ...(sink.stop ? { stop: () => withTimeout(sink.stop!(), timeouts.stop, `${what}: stop()`) } : {}),
   };
 }
 
