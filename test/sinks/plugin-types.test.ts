@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createPluginSink } from '../../src/sinks/plugin.js';
 import { SinkActor } from '../../src/sinks/sink-actor.js';
+import { docsExample } from '../support/docs-examples.js';
 import { sinkContext, transcriptEvent } from '../support/sink-events.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -115,6 +116,7 @@ describe('plugin types for authors', function () {
     await writeFile(join(dir, 'chat-sink.ts'), CHAT_PLUGIN);
     await writeFile(join(dir, 'mistakes.ts'), MISTAKES);
     await copyFile(join(repoRoot, 'examples/plugins/meeting-notes.js'), join(dir, 'meeting-notes.js'));
+    await writeFile(join(dir, 'docs-chat-sink.js'), await docsExample('plugins.md', 'js', 'export default'));
     await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         strict: true,
@@ -128,7 +130,7 @@ describe('plugin types for authors', function () {
         typeRoots: [join(repoRoot, 'node_modules/@types')],
         types: ['node'],
       },
-      files: ['chat-sink.ts', 'mistakes.ts', 'meeting-notes.js'],
+      files: ['chat-sink.ts', 'mistakes.ts', 'meeting-notes.js', 'docs-chat-sink.js'],
     }));
     diagnostics = await runTsc(dir);
   });
@@ -141,8 +143,8 @@ describe('plugin types for authors', function () {
     expect(diagnostics.filter((d) => d.file === 'chat-sink.ts' || d.file === '')).to.deep.equal([]);
   });
 
-  it('the example JavaScript plugin passes tsc --checkJs against the same types', () => {
-    expect(diagnostics.filter((d) => d.file === 'meeting-notes.js' || d.file === '')).to.deep.equal([]);
+  it('the example JavaScript plugins (examples/ and docs/plugins.md) pass tsc --checkJs against the same types', () => {
+    expect(diagnostics.filter((d) => d.file.endsWith('.js') || d.file === '')).to.deep.equal([]);
   });
 
   it('mistakes in a plugin are type errors: a misspelt event field or option, a sink without write, a stop that returns no promise', () => {
