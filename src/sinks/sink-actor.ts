@@ -2,9 +2,9 @@
  * Puts one sink behind its own bounded mailbox. The transcript fans out to
  * every sink's mailbox; each actor writes at its sink's own pace, so a sink
  * that blocks or fails delays only itself. Failed writes are retried with
- * backoff (RetryableSinkError: while the mailbox has room; other errors: a
- * few times); what is finally given up or pushed out of a full mailbox is
- * counted and logged.
+ * backoff (RetryableSinkError, or any error so named: until it succeeds;
+ * other errors: a few times); what is finally given up or pushed out of a
+ * full mailbox is counted and logged.
  *
  * Sinks share the main thread, so an actor that has been busy for a while
  * yields to the event loop before its next event: a sink whose write blocks
