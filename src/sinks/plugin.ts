@@ -51,13 +51,15 @@ export class PluginTimeoutError extends Error {
 }
 
 export interface PluginTimeouts {
+  /** Importing the module (a top-level await that never settles). */
+  readonly import: number;
   readonly create: number;
   readonly start: number;
   readonly flush: number;
   readonly stop: number;
 }
 
-export const PLUGIN_TIMEOUTS_MS: PluginTimeouts = { create: 30_000, start: 30_000, flush: 10_000, stop: 10_000 };
+export const PLUGIN_TIMEOUTS_MS: PluginTimeouts = { import: 30_000, create: 30_000, start: 30_000, flush: 10_000, stop: 10_000 };
 
 const EXPECTED_EXPORT =
   'Expected: a SinkPlugin object { create(options, context), optionsSchema? } or a factory function (options, context) => Sink, ' +
@@ -77,13 +79,14 @@ export async function loadSinkPlugin(
   config: Pick<PluginSinkConfig, 'module' | 'options'>,
   site: PluginSite,
   baseDir: string,
+  timeouts: Pick<PluginTimeouts, 'import'> = PLUGIN_TIMEOUTS_MS,
 ): Promise<LoadedPlugin> {
   const resolution = resolvePluginModule(config.module, baseDir);
   if (!resolution.found) throw new PluginLoadError('not_found', site, resolution.reason);
 
   let namespace: Record<string, unknown>;
   try {
-    namespace = (await import(resolution.url)) as Record<string, unknown>;
+    namespace = (await withTimeout(import(resolution.url), timeouts.import, 'import')) as Record<string, unknown>;
   } catch (error) {
     const location = error instanceof SyntaxError ? await locateSyntaxError(resolution.path) : undefined;
     const where = location ? ` at ${location}` : error instanceof SyntaxError ? ` (in ${resolution.path} or a module it imports)` : '';
@@ -107,7 +110,7 @@ export async function loadSinkPlugin(
 /** Loads the plugin a `type: plugin` entry names and creates its sink. */
 export async function createPluginSink(config: PluginSinkConfig, context: SinkContext, timeouts = PLUGIN_TIMEOUTS_MS): Promise<Sink> {
   const site: PluginSite = { module: config.module, pipeline: context.pipeline, sink: context.name };
-  const { plugin, options } = await loadSinkPlugin(config, site, context.baseDir);
+  const { plugin, options } = await loadSinkPlugin(config, site, context.baseDir, timeouts);
   let created: unknown;
   try {
     created = await withTimeout(Promise.resolve().then(() => plugin.create(options, context)), timeouts.create, 'create()');

@@ -238,9 +238,13 @@ describe('plugin sinks: loading', function () {
       }
     });
 
-    it('bounds create() and start() in time', async () => {
+    it('bounds import, create() and start() in time', async () => {
+      const timeouts = { import: 100, create: 100, start: 100, flush: 100, stop: 100 };
+      await file('awaits.mjs', 'await new Promise(() => {});\nexport default () => ({ write() {} });');
+      const importError = await createPluginSink(pluginConfig('./awaits.mjs'), sinkContext(dir), timeouts).catch((e: unknown) => e);
+      expect(importError).to.be.instanceOf(PluginLoadError);
+      expect((importError as PluginLoadError).message).to.contain(`failed to load (${join(dir, 'awaits.mjs')}): PluginTimeoutError: import did not settle within 100 ms`);
       await file('hangs.mjs', 'export default () => new Promise(() => {});');
-      const timeouts = { create: 100, start: 100, flush: 100, stop: 100 };
       const error = await createPluginSink(pluginConfig('./hangs.mjs'), sinkContext(dir), timeouts).catch((e: unknown) => e);
       expect(error).to.be.instanceOf(PluginLoadError);
       expect((error as PluginLoadError).message).to.contain('failed to create its sink: create() did not settle within 100 ms');
