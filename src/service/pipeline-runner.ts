@@ -18,6 +18,7 @@ import type { PipelineConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { WorkerTask } from '../pipeline/worker-task.js';
+import { PluginLoadError } from '../sinks/plugin.js';
 import { createSinkActors } from '../sinks/registry.js';
 import type { SinkActor } from '../sinks/sink-actor.js';
 import type { StreamStats, StreamStatus } from '../transport/stream.js';
@@ -97,17 +98,25 @@ export class PipelineRunner {
       policy: source.ring_policy,
     });
 
-    this.sinks = await createSinkActors(config, {
-      pipeline: name,
-      baseDir: this.options.baseDir,
-      stateDir: this.options.stateDir,
-      logger: this.logger,
-      pipelineCount: this.options.pipelineCount,
-    });
+    try {
+      this.sinks = await createSinkActors(config, {
+        pipeline: name,
+        baseDir: this.options.baseDir,
+        stateDir: this.options.stateDir,
+        logger: this.logger,
+        pipelineCount: this.options.pipelineCount,
+      });
+    } catch (error) {
+      // A PluginLoadError already names the pipeline and the sink.
+      const message = error instanceof PluginLoadError ? error.message : `pipeline ${name}: ${(error as Error).message}`;
+      await this.endBeforeTransport();
+      throw new PipelineStartError(message, { cause: error });
+    }
     for (const sink of this.sinks) {
       try {
         await sink.start();
       } catch (error) {
+        await this.endBeforeTransport();
         throw new PipelineStartError(`pipeline ${name}: sink ${sink.name} cannot start: ${(error as Error).message}`, { cause: error });
       }
       this.transcripts.subscribe((event) => sink.tell(event));
@@ -201,6 +210,17 @@ export class PipelineRunner {
     }
     if (this.state !== 'failed') this.state = 'stopped';
     this.logger.info({ state: this.state }, `pipeline ${this.state}`);
+    this.ended();
+  }
+
+  /** start() failed before the transport ran, so no transport end will stop the sinks and settle `done`: this does. */
+  private async endBeforeTransport(): Promise<void> {
+    this.stopRequested = true;
+    this.transcripts.complete();
+    for (const sink of this.sinks) {
+      if (sink.state !== 'running') continue;
+      await sink.drain().catch((error: unknown) => this.logger.error({ err: error, sink: sink.name }, 'sink failed to drain'));
+    }
     this.ended();
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { PipelineConfig, SinkConfig } from '../config/schema.js';
 import { createConsoleSink } from './console.js';
 import { createFileSink } from './file.js';
+import { createPluginSink } from './plugin.js';
 import { createWebhookSink } from './webhook.js';
 import type { Sink, SinkContext } from './sink.js';
 import { SinkActor } from './sink-actor.js';
@@ -48,6 +49,6 @@ async function createSink(config: Exclude<SinkConfig, { type: 'wav' }>, context:
     case 'webhook':
       return createWebhookSink(config, context);
     case 'plugin':
-      return Promise.reject(new Error(`the ${config.type} sink is not available in this build`));
+      return createPluginSink(config, context);
   }
 }

@@ -2,10 +2,17 @@
  * Puts one sink behind its own bounded mailbox. The transcript fans out to
  * every sink's mailbox; each actor writes at its sink's own pace, so a sink
  * that blocks or fails delays only itself. Failed writes are retried with
- * backoff (RetryableSinkError: while the mailbox has room; other errors: a
- * few times); what is finally given up or pushed out of a full mailbox is
- * counted and logged.
+ * backoff (RetryableSinkError, or any error so named: until it succeeds;
+ * other errors: a few times); what is finally given up or pushed out of a
+ * full mailbox is counted and logged.
+ *
+ * Sinks share the main thread, so an actor that has been busy for a while
+ * yields to the event loop before its next event: a sink whose write blocks
+ * (synchronous I/O, a busy plugin) then holds the thread for one write at a
+ * time, never for its whole queue, and the other sinks, transcript messages
+ * and HTTP get their turn between.
  */
+import { setImmediate as nextTurnOfEventLoop } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { OverflowPolicy } from '../pipeline/bounded-queue.js';
 import { Actor } from '../pipeline/actor.js';
@@ -17,6 +24,8 @@ const ATTEMPTS_FOR_PLAIN_ERRORS = 3;
 const RETRY_BACKOFF = { initialDelayMs: 200, maxDelayMs: 30000 };
 /** Error logs of one sink are rate-limited to one per this interval. */
 const ERROR_LOG_INTERVAL_MS = 10000;
+/** A sink that has been busy this long yields before its next event (fast sinks almost never do). */
+const YIELD_AFTER_BUSY_MS = 20;
 
 export interface SinkCounters {
   written: number;
@@ -28,6 +37,8 @@ export class SinkActor extends Actor<TranscriptEvent> {
   readonly counters: SinkCounters = { written: 0, errors: 0, dropped: 0 };
   private lastErrorLogAt = 0;
   private readonly stopping = new AbortController();
+  /** Time spent delivering since the actor last let the event loop run. */
+  private busyMs = 0;
 
   constructor(
     name: string,
@@ -55,6 +66,17 @@ export class SinkActor extends Actor<TranscriptEvent> {
   }
 
   protected override async receive(event: TranscriptEvent): Promise<void> {
+    const started = performance.now();
+    await this.deliver(event);
+    // Without this, a queue of slow synchronous writes drains in one microtask run and starves the thread.
+    this.busyMs += performance.now() - started;
+    if (this.busyMs >= YIELD_AFTER_BUSY_MS) {
+      this.busyMs = 0;
+      await nextTurnOfEventLoop();
+    }
+  }
+
+  private async deliver(event: TranscriptEvent): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.sink.write(event);
@@ -62,14 +84,15 @@ export class SinkActor extends Actor<TranscriptEvent> {
         return;
       } catch (error) {
         this.counters.errors++;
-        const retryable = error instanceof RetryableSinkError;
+        const retryable = isRetryable(error);
         const giveUp = this.stopping.signal.aborted || (!retryable && attempt + 1 >= ATTEMPTS_FOR_PLAIN_ERRORS);
         if (giveUp) {
           this.counters.dropped++;
           this.logRateLimited(`write failed, event seq ${event.seq} given up for this sink: ${(error as Error).message}`, error);
           return;
         }
-        const delay = retryable && error.retryAfterMs !== undefined ? error.retryAfterMs : backoffDelay(attempt, RETRY_BACKOFF);
+        const asked = retryable ? error.retryAfterMs : undefined;
+        const delay = typeof asked === 'number' && asked >= 0 ? asked : backoffDelay(attempt, RETRY_BACKOFF);
         this.logRateLimited(`write failed (${(error as Error).message}); retrying in ${delay} ms`, error);
         await sleep(delay, this.stopping.signal);
       }
@@ -96,4 +119,13 @@ export class SinkActor extends Actor<TranscriptEvent> {
     this.lastErrorLogAt = now;
     this.logger.error({ sink: this.name, err: error, ...this.counters }, message);
   }
+}
+
+/**
+ * A plugin may throw its own error named RetryableSinkError (with
+ * retryAfterMs) instead of importing earshot's class: a plugin copied without
+ * earshot in its node_modules, or one bundled with another copy, still retries.
+ */
+function isRetryable(error: unknown): error is RetryableSinkError {
+  return error instanceof RetryableSinkError || (error instanceof Error && error.name === 'RetryableSinkError');
 }

@@ -1,14 +1,15 @@
 /**
  * The sink contract: what a built-in sink or a plugin implements to receive
- * transcript events. Exported for plugin authors (see README, "Write a sink").
+ * transcript events. Exported for plugin authors (docs/plugins.md, "Write a sink").
  *
  * The runner calls start() once, then write() one event at a time (never two
  * at once), flush() when asked to make output durable, and stop() last. Each
  * sink sits behind its own bounded queue on the main thread, so a slow or
- * failing sink delays nobody else. A write that throws is counted and logged
- * and the same event is tried again with backoff: a RetryableSinkError is
- * retried for as long as the queue has room, any other error a few times
- * before the event is given up for this sink (counted as a drop).
+ * failing sink fills only its own queue. A write that throws is counted and
+ * logged and the same event is tried again with backoff: a RetryableSinkError
+ * until it succeeds (new events queue meanwhile, and the queue's policy drops
+ * when it is full), any other error three times in all before the event is
+ * given up for this sink (counted as a drop).
  */
 import type { Logger } from 'pino';
 import type { TranscriptEvent } from '../model/transcript.js';
