@@ -36,7 +36,7 @@ describe('example plugin: Markdown meeting notes', () => {
   }
 
   it('is used by examples/meeting-notes.yaml, which is valid and whose options the plugin accepts', async () => {
-    const config = await loadPipelineFile(join(examples, 'meeting-notes.yaml'), { ASSEMBLYAI_API_KEY: 'test-key' });
+    const { config } = await loadPipelineFile(join(examples, 'meeting-notes.yaml'), { env: { ASSEMBLYAI_API_KEY: 'test-key' } });
     const sink = config.pipelines.meeting?.sinks.find((s) => s.type === 'plugin');
     expect(sink?.type).to.equal('plugin');
     const loaded = await loadSinkPlugin(sink as PluginSinkConfig, { module: (sink as PluginSinkConfig).module, pipeline: 'meeting', sink: 'notes' }, examples);

@@ -61,7 +61,7 @@ interface RunFigures {
   framesSent: number;
   framesMissing: number;
   droppedUnsent: number;
-  ringFullEvents: number;
+  gapEvents: number;
   serverAudioBytes: number;
   serverTurns: string[];
   healthy: { seq: number; text: string; delayMs: number }[];
@@ -81,11 +81,11 @@ pipelines:
     sinks:
 ${sinks.replaceAll('{tag}', tag)}
 `);
-  const config = await loadPipelineFile(file, {});
+  const { config } = await loadPipelineFile(file, { env: {} });
   const host = new AudioHostClient();
-  let ringFullEvents = 0;
+  let gapEvents = 0;
   host.onEvent((event) => {
-    if (event.type === 'event' && event.kind === 'ring_full') ringFullEvents++;
+    if (event.type === 'event' && event.kind === 'gap') gapEvents++;
   });
   await host.start();
   const pool = new Piscina({
@@ -133,7 +133,7 @@ ${sinks.replaceAll('{tag}', tag)}
     framesSent: stats.framesSent,
     framesMissing: stats.framesMissing,
     droppedUnsent: stats.droppedUnsent,
-    ringFullEvents,
+    gapEvents,
     serverAudioBytes: server.audioBytes,
     serverTurns: server.turns.map((turn) => turn.text),
     healthy,
@@ -188,7 +188,7 @@ describe('sink isolation in a running pipeline', function () {
     for (const run of [baseline, loaded]) {
       expect(run.framesIn, 'frames read from the ring').to.equal(expectedFrames);
       expect(run.framesSent, 'frames sent to the transcriber').to.equal(expectedFrames);
-      expect(run.framesMissing + run.droppedUnsent + run.ringFullEvents, 'frames lost on the way').to.equal(0);
+      expect(run.framesMissing + run.droppedUnsent + run.gapEvents, 'frames lost on the way').to.equal(0);
       expect(run.serverAudioBytes, 'audio bytes the server received').to.equal(expectedFrames * BYTES_PER_FRAME);
     }
     // The busy sink really did hold the main thread...
