@@ -1,9 +1,7 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import {
   DEFAULT_MODEL_DIR,
   PocketsphinxError,
@@ -11,24 +9,12 @@ import {
   type PocketsphinxOptions,
   type Utterance,
 } from '../../src/engine/pocketsphinx.js';
-import { UtteranceParser } from '../../src/engine/pocketsphinx-output.js';
+import { decodeFileDirect } from '../support/pocketsphinx-direct.js';
 import { librivoxClips, readPcm, type LibrivoxClip } from '../support/librivox.js';
 import { concatSamples, silence, speechSpan } from '../support/speech-span.js';
 import { pooledWordErrorRate, wordErrorRate, type WerResult } from '../support/wer.js';
 
-const run = promisify(execFile);
 const M = DEFAULT_MODEL_DIR;
-
-/** The reference decode: the program reads the WAV file itself. */
-async function decodeFile(wavPath: string): Promise<string> {
-  const args = ['-infile', wavPath, '-time', 'yes', '-hmm', `${M}/en-us`, '-lm', `${M}/en-us.lm.bin`, '-dict', `${M}/cmudict-en-us.dict`];
-  const { stdout } = await run('pocketsphinx_continuous', args, { maxBuffer: 16 * 1024 * 1024 });
-  const texts: string[] = [];
-  const parser = new UtteranceParser((u) => texts.push(u.text));
-  for (const line of stdout.split('\n')) parser.line(line);
-  parser.end();
-  return texts.join(' ');
-}
 
 /** Stream samples through the recognizer in chunks; resolves with every utterance. */
 async function decodeStream(samples: Int16Array, chunkMs = 50, options: PocketsphinxOptions = {}): Promise<Utterance[]> {
@@ -88,7 +74,7 @@ describe('PocketsphinxRecognizer', function () {
 
     before(async () => {
       clips = librivoxClips();
-      direct = await inPairs(clips, async (clip) => wordErrorRate(clip.reference, await decodeFile(clip.wavPath)));
+      direct = await inPairs(clips, async (clip) => wordErrorRate(clip.reference, await decodeFileDirect(clip.wavPath)));
       streamed = await inPairs(clips, async (clip) => {
         const utterances = await decodeStream(await readPcm(clip.wavPath), 50);
         return wordErrorRate(clip.reference, utterances.map((u) => u.text).join(' '));
