@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { PocketsphinxRecognizer, type Utterance } from '../src/engine/pocketsphinx.js';
 import { librivoxClips, readPcm } from '../test/support/librivox.js';
-import { concatSamples, silence } from '../test/support/speech-span.js';
+import { concatPcm as concatSamples, silence } from '../test/support/pcm.js';
 
 const CHUNK_MS = 50;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux

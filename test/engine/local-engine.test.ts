@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import type { EngineTurnUpdate, RecognitionEngine } from '../../src/serve/engine.js';
 import { FORCED_ENDPOINT_SILENCE_MS, createLocalEngine, formatTurnText } from '../../src/serve/engines/local.js';
 import { librivoxClips, readPcm } from '../support/librivox.js';
-import { concatSamples, silence, speechSpan } from '../support/speech-span.js';
+import { concatPcm, silence } from '../support/pcm.js';
+import { speechSpan } from '../support/speech-span.js';
 import { wordErrorRate } from '../support/wer.js';
 
 const [clip0870, clip0880] = [librivoxClips()[0]!, librivoxClips()[1]!];
@@ -41,7 +42,7 @@ describe('local engine (pocketsphinx)', function () {
   it('gives one final turn per utterance, with words in session time, and finish() waits for it', async () => {
     const speech = await readPcm(clip0880.wavPath);
     const { engine, turns, errors } = openEngine(16000);
-    push(engine, concatSamples(silence(1000), speech, silence(300)), 16000);
+    push(engine, concatPcm(silence(1000), speech, silence(300)), 16000);
     await engine.finish();
 
     expect(errors).to.deep.equal([]);
@@ -61,14 +62,14 @@ describe('local engine (pocketsphinx)', function () {
     const second = await readPcm(clip0880.wavPath);
     const { engine, turns, errors } = openEngine(16000);
     const cut = 2000; // mid-sentence: "and mister john dashwood had..."
-    push(engine, concatSamples(silence(500), first.subarray(0, cut * 16)), 16000);
+    push(engine, concatPcm(silence(500), first.subarray(0, cut * 16)), 16000);
     engine.forceEndpoint();
     await waitFor(() => turns.length === 1, 8000, 'the forced turn');
     expect(turns[0]!.end_of_turn).to.equal(true);
     expect(turns[0]!.words.at(-1)!.end_ms).to.be.at.most(500 + cut);
 
     const resumeAt = 500 + cut + 1000; // session time where the second clip starts
-    push(engine, concatSamples(silence(1000), second, silence(300)), 16000);
+    push(engine, concatPcm(silence(1000), second, silence(300)), 16000);
     await engine.finish();
     expect(errors).to.deep.equal([]);
     expect(turns).to.have.length(2);
@@ -80,9 +81,9 @@ describe('local engine (pocketsphinx)', function () {
 
   it('takes 48 kHz audio and recognises it as well as 16 kHz, at the same times', async () => {
     const at16 = openEngine(16000);
-    push(at16.engine, concatSamples(silence(1000), await readPcm(clip0880.wavPath), silence(300)), 16000);
+    push(at16.engine, concatPcm(silence(1000), await readPcm(clip0880.wavPath), silence(300)), 16000);
     const at48 = openEngine(48000);
-    push(at48.engine, concatSamples(silence(1000, 48000), await readPcm(clip0880.wavPath, 48000), silence(300, 48000)), 48000);
+    push(at48.engine, concatPcm(silence(1000, 48000), await readPcm(clip0880.wavPath, 48000), silence(300, 48000)), 48000);
     await Promise.all([at16.engine.finish(), at48.engine.finish()]);
 
     expect(at48.errors).to.deep.equal([]);

@@ -11,7 +11,8 @@ import {
 } from '../../src/engine/pocketsphinx.js';
 import { decodeFileDirect } from '../support/pocketsphinx-direct.js';
 import { librivoxClips, readPcm, type LibrivoxClip } from '../support/librivox.js';
-import { concatSamples, silence, speechSpan } from '../support/speech-span.js';
+import { concatPcm, silence } from '../support/pcm.js';
+import { speechSpan } from '../support/speech-span.js';
 import { pooledWordErrorRate, wordErrorRate, type WerResult } from '../support/wer.js';
 
 const M = DEFAULT_MODEL_DIR;
@@ -103,7 +104,7 @@ describe('PocketsphinxRecognizer', function () {
       const clipB = await readPcm(b.wavPath);
       const lead = 1500;
       const gap = 2000;
-      const stream = concatSamples(silence(lead), clipA, silence(gap), clipB, silence(1000));
+      const stream = concatPcm(silence(lead), clipA, silence(gap), clipB, silence(1000));
       const totalMs = stream.length / 16;
       const utterances = await decodeStream(stream);
 
@@ -133,7 +134,7 @@ describe('PocketsphinxRecognizer', function () {
       const utterances: Utterance[] = [];
       recognizer.onUtterance((u) => utterances.push(u));
       await recognizer.start();
-      recognizer.write(concatSamples(silence(500), await readPcm(librivoxClips()[1]!.wavPath), silence(1000)));
+      recognizer.write(concatPcm(silence(500), await readPcm(librivoxClips()[1]!.wavPath), silence(1000)));
       await waitFor(() => utterances.length === 1, 10_000, 'the utterance before end()');
       expect(utterances[0]!.text).to.match(/\bwas not\b/);
       await recognizer.end();

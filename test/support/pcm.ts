@@ -37,7 +37,8 @@ export function readWav(path: string): Pcm {
   throw new Error(`${path}: no data chunk`);
 }
 
-export function silence(ms: number, sampleRate: number): Int16Array {
+/** Digital silence of the given length. */
+export function silence(ms: number, sampleRate = 16000): Int16Array {
   return new Int16Array(Math.round((ms * sampleRate) / 1000));
 }
 

@@ -17,19 +17,3 @@ export function speechSpan(samples: Int16Array, sampleRate = 16000): { start_ms:
   const last = levels.findLastIndex((level) => level >= threshold);
   return { start_ms: first * 10, end_ms: (last + 1) * 10 };
 }
-
-/** Join sample arrays. */
-export function concatSamples(...parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** Digital silence of the given length. */
-export function silence(ms: number, sampleRate = 16000): Int16Array {
-  return new Int16Array(Math.round((ms * sampleRate) / 1000));
-}

@@ -15,7 +15,7 @@
  *   if the speaker had paused; the silence is cut back out of every later
  *   timestamp, so times stay in session audio. With no speech in progress it
  *   produces no turn.
- * - Sample rates other than 16000 are resampled in process (resampler.ts).
+ * - Sample rates other than 16000 are resampled in process (capture's band-limited converter).
  */
 import { pino, type Logger } from 'pino';
 import {
@@ -24,7 +24,7 @@ import {
   type PocketsphinxOptions,
   type Utterance,
 } from '../../engine/pocketsphinx.js';
-import { StreamingResampler } from '../../engine/resampler.js';
+import { createConverter, type FormatConverter } from '../../capture/convert.js';
 import type { EngineFactory, EngineTurnUpdate, EngineWord, RecognitionEngine } from '../engine.js';
 
 /** Enough for the endpointer: 0.5 s of silence plus one 128 ms read block, with margin. */
@@ -57,7 +57,7 @@ interface InsertedSilence {
 class LocalEngine implements RecognitionEngine {
   private readonly logger: Logger;
   private readonly recognizer: PocketsphinxRecognizer;
-  private readonly resampler: StreamingResampler | undefined;
+  private readonly resampler: FormatConverter | undefined;
   private readonly started: Promise<void>;
   private running = false;
   private finishing: Promise<void> | undefined;
@@ -80,7 +80,7 @@ class LocalEngine implements RecognitionEngine {
     }
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ engine: 'local' });
     if (sampleRate !== POCKETSPHINX_SAMPLE_RATE) {
-      this.resampler = new StreamingResampler(sampleRate, POCKETSPHINX_SAMPLE_RATE);
+      this.resampler = createConverter({ sampleRate, channels: 1 }, POCKETSPHINX_SAMPLE_RATE);
     }
     this.recognizer = new PocketsphinxRecognizer({
       ...options.recognizer,
@@ -98,7 +98,7 @@ class LocalEngine implements RecognitionEngine {
 
   pushAudio(samples: Int16Array): void {
     this.timelineSamples += samples.length;
-    this.feed(this.resampler ? this.resampler.push(samples) : samples);
+    this.feed(this.resampler ? this.resampler.convert(samples) : samples);
   }
 
   forceEndpoint(): void {
