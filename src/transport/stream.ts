@@ -88,8 +88,12 @@ export interface StreamStats {
   sessions: number;
   reconnects: number;
   turnsFinal: number;
+  /** Frames the backlog dropped before sending them (it was full), plus those never sent when the stream stopped. */
   droppedUnsent: number;
+  /** Frames the backlog dropped after sending them, before the transcript confirmed them. */
   droppedUnconfirmed: number;
+  /** Frames whose audio is missing from the transcript because of this stage: dropped unsent, or sent to a session that ended before confirming them. */
+  framesLost: number;
   /** Gaps in frame numbering seen on the way in (frames lost before this stage). */
   framesMissing: number;
   /** Sessions replaced before they expired. */
@@ -161,11 +165,13 @@ export class TranscriptionStream {
   private readonly liveUpdates: Record<string, unknown> = {};
   readonly stats: StreamStats = {
     framesIn: 0, framesSent: 0, framesReplayed: 0, chunksSent: 0, bytesSent: 0, sessions: 0,
-    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesMissing: 0,
+    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesLost: 0, framesMissing: 0,
     rollovers: 0, rateLimited: 0, lookaheadMs: 0, peakBufferedBytes: 0, unsentMs: 0,
   };
   /** Frames up to this seq were sent at least once; sending them again is a replay. */
   private highestSentSeq = -1;
+  /** What finish() could not get transcribed. */
+  private readonly lostAtEnd = { unsent: 0, unconfirmed: 0 };
 
   constructor(private readonly options: StreamOptions) {
     const maxChunkSamples = Math.floor((options.sampleRate * MAX_CHUNK_MS) / 1000);
@@ -212,6 +218,7 @@ export class TranscriptionStream {
   async finish(signal: AbortSignal): Promise<void> {
     this.finishing = true;
     signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    let terminated = false;
     while (!this.abort.signal.aborted && !this.failure) {
       const context = this.current;
       if (context?.session?.isOpen) {
@@ -219,9 +226,9 @@ export class TranscriptionStream {
         if (this.backlog.unsentFrames === 0) {
           this.setState('finishing', context.session.id);
           context.ending = true;
-          const termination = await context.session.terminate(this.options.terminationTimeoutMs);
+          terminated = (await context.session.terminate(this.options.terminationTimeoutMs)) !== undefined;
           const broke = context.closeError;
-          if (termination || !broke || broke.permanent) break;
+          if (terminated || !broke || broke.permanent) break;
           // The connection broke before the last turns came: a new session is replayed the audio they cover.
           this.options.logger.warn({ pipeline: this.options.pipeline, err: broke }, 'the connection broke while ending the session; replaying the end into a new session');
           this.stats.reconnects++;
@@ -230,17 +237,28 @@ export class TranscriptionStream {
       }
       await this.nextChange(250);
     }
-    const lost = this.backlog.unsentFrames;
-    if (lost > 0) {
-      this.stats.droppedUnsent += lost;
-      const seconds = Math.round((this.backlog.unsentSamples / this.options.sampleRate) * 10) / 10;
-      this.options.logger.error(
-        { pipeline: this.options.pipeline, frames_lost: lost, seconds_lost: seconds },
-        `stopping with ${seconds} s of audio (${lost} frames) never sent to the transcriber: it is missing from the transcript`,
-      );
-    }
+    this.reportLoss(terminated);
     this.stop();
     if (!this.failure) this.setState('ended');
+  }
+
+  /** At the end: audio never sent, and audio sent but never answered for (no Termination came), is said to be missing. */
+  private reportLoss(terminated: boolean): void {
+    const unsent = this.backlog.unsentFrames;
+    const unconfirmed = terminated ? 0 : this.backlog.size - unsent;
+    this.backlog.settleUnconfirmedDrops(terminated);
+    this.lostAtEnd.unsent = unsent;
+    this.lostAtEnd.unconfirmed = unconfirmed;
+    if (unsent === 0 && unconfirmed === 0) return;
+    const seconds = (frames: number): number => Math.round(((frames * this.options.frameSamples) / this.options.sampleRate) * 10) / 10;
+    const parts = [
+      ...(unsent > 0 ? [`${seconds(unsent)} s never sent to the transcriber`] : []),
+      ...(unconfirmed > 0 ? [`${seconds(unconfirmed)} s sent but never confirmed (the session ended before its last turns came)`] : []),
+    ];
+    this.options.logger.error(
+      { pipeline: this.options.pipeline, frames_unsent: unsent, frames_unconfirmed: unconfirmed, seconds_unsent: seconds(unsent), seconds_unconfirmed: seconds(unconfirmed) },
+      `stopping with audio missing from the transcript: ${parts.join('; ')}`,
+    );
   }
 
   /** Stops at once: no more sends or reconnects. */
@@ -252,8 +270,10 @@ export class TranscriptionStream {
   }
 
   snapshotStats(): StreamStats {
-    this.stats.droppedUnconfirmed = this.backlog.stats.droppedUnconfirmed;
-    this.stats.droppedUnsent = Math.max(this.stats.droppedUnsent, this.backlog.stats.droppedUnsent);
+    const backlog = this.backlog.stats;
+    this.stats.droppedUnconfirmed = backlog.droppedUnconfirmed;
+    this.stats.droppedUnsent = backlog.droppedUnsent + this.lostAtEnd.unsent;
+    this.stats.framesLost = backlog.droppedUnsent + backlog.lostUnconfirmed + this.lostAtEnd.unsent + this.lostAtEnd.unconfirmed;
     this.stats.lookaheadMs = this.lookaheadMs;
     this.stats.unsentMs = Math.round((this.backlog.unsentSamples * 1000) / this.options.sampleRate);
     return { ...this.stats };
@@ -389,7 +409,8 @@ export class TranscriptionStream {
   private slowDown(error: TranscriberError): void {
     this.stats.rateLimited++;
     const excess = rateExcessMs(error.details.reason ?? '');
-    const next = excess !== undefined ? Math.floor(excess * RATE_SAFETY) : Math.floor(this.lookaheadMs / 2);
+    // The chunk that crossed the limit may have carried it up to MAX_CHUNK_MS past it.
+    const next = excess !== undefined ? Math.floor(Math.max(0, excess - MAX_CHUNK_MS) * RATE_SAFETY) : Math.floor(this.lookaheadMs / 2);
     this.lookaheadMs = Math.max(0, Math.min(this.lookaheadMs, next));
     this.options.logger.warn(
       { pipeline: this.options.pipeline, lookahead_ms: this.lookaheadMs },

@@ -5,6 +5,12 @@
  * -> last turns -> Termination -> close. Every path settles within a bound:
  * opening is capped by connectTimeoutMs, terminating by its timeout, and a
  * socket error before Begin rejects instead of escaping as an exception.
+ *
+ * A connection can die without a close (a network path gone, a server that
+ * stopped reading): TCP would keep accepting audio into kernel buffers for
+ * minutes. So the session pings; a pong proves the server has read
+ * everything sent before the ping (RFC 6455 makes the answer a MUST), and no
+ * pong for livenessTimeoutMs ends the session as a lost connection.
  */
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -34,8 +40,13 @@ export interface V3SessionOptions {
   /** Query parameters, by their API names (sample_rate and encoding included). */
   params: ConnectionParams;
   connectTimeoutMs: number;
+  /** No pong for this long after a ping: the connection is taken as lost (default 15000). */
+  livenessTimeoutMs?: number;
   logger: Logger;
 }
+
+const PING_INTERVAL_MS = 5000;
+const DEFAULT_LIVENESS_TIMEOUT_MS = 15000;
 
 export interface SessionListeners {
   turn?: (turn: TurnMessage) => void;
@@ -62,6 +73,10 @@ export class V3Session {
   private errorMessage: { code?: number; text: string } | undefined;
   private readonly unknownTypes = new Set<string>();
   private readonly safeUrl: string;
+  private readonly pingTimer: NodeJS.Timeout;
+  /** When the oldest ping still unanswered was sent. */
+  private unansweredSince: number | undefined;
+  private livenessFailure: string | undefined;
 
   private constructor(
     private readonly socket: WebSocket,
@@ -69,11 +84,17 @@ export class V3Session {
     url: string,
     private readonly listeners: SessionListeners,
     private readonly logger: Logger,
+    private readonly livenessTimeoutMs: number,
   ) {
     this.safeUrl = redactUrl(url);
     socket.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     socket.on('close', (code, reason) => this.onClose(code, reason.toString()));
     socket.on('error', (error) => this.logger.debug({ err: error }, 'transcriber socket error'));
+    socket.on('pong', () => {
+      this.unansweredSince = undefined;
+    });
+    this.pingTimer = setInterval(() => this.checkLiveness(), Math.min(PING_INTERVAL_MS, livenessTimeoutMs / 3));
+    this.checkLiveness();
   }
 
   get id(): string {
@@ -146,7 +167,7 @@ export class V3Session {
           clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           socket.removeAllListeners();
-          resolve(new V3Session(socket, message, url, listeners, options.logger));
+          resolve(new V3Session(socket, message, url, listeners, options.logger, options.livenessTimeoutMs ?? DEFAULT_LIVENESS_TIMEOUT_MS));
         } else if ('error' in message) {
           // The close that follows carries the code; keep the full text (close reasons are truncated).
           errorFrame = { code: (message as { error_code?: number }).error_code, text: String(message.error) };
@@ -192,6 +213,19 @@ export class V3Session {
     if (!result) this.logger.warn({ session_id: this.id, timeout_ms: timeoutMs }, 'no Termination from the transcriber; closing anyway');
     this.close();
     return result;
+  }
+
+  private checkLiveness(): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const now = Date.now();
+    if (this.unansweredSince !== undefined && now - this.unansweredSince >= this.livenessTimeoutMs) {
+      this.livenessFailure = `no answer to ping for ${now - this.unansweredSince} ms (the server stopped reading or the network path is gone)`;
+      this.logger.warn({ session_id: this.id, buffered_bytes: this.socket.bufferedAmount }, `transcriber connection lost: ${this.livenessFailure}`);
+      this.socket.terminate();
+      return;
+    }
+    this.unansweredSince ??= now;
+    this.socket.ping();
   }
 
   /** Closes the socket now, without Terminate. */
@@ -248,10 +282,17 @@ export class V3Session {
   }
 
   private onClose(code: number, reasonText: string): void {
+    clearInterval(this.pingTimer);
     if (this.closedError !== undefined) return;
     this.terminationWaiter?.(undefined);
     let error: TranscriberError | null = null;
-    if (code !== 1000 || this.errorMessage) {
+    if (this.livenessFailure !== undefined) {
+      error = new TranscriberSessionError(`transcriber session ${this.id} at ${endpointOf(this.safeUrl)} lost: ${this.livenessFailure}; reconnecting`, false, {
+        url: this.safeUrl,
+        code: 1006,
+        reason: this.livenessFailure,
+      });
+    } else if (code !== 1000 || this.errorMessage) {
       const reason = this.errorMessage?.text ?? reasonText;
       const effectiveCode = code === 1000 && this.errorMessage?.code ? this.errorMessage.code : code;
       const { permanent, text } = describeClose(effectiveCode, reason);

@@ -169,7 +169,7 @@ describe('transport: close codes through the real pipeline', function () {
       });
       const rate = run.pipelines['t3007-rate']!.stats!;
       expect(rate.rateLimited).to.equal(1);
-      expect(rate.lookaheadMs, 'learned from "12.5 sec. audio in 2.1 sec"').to.equal(Math.floor(10400 * 0.8));
+      expect(rate.lookaheadMs, 'learned from "12.5 sec. audio in 2.1 sec"').to.equal(Math.floor((10400 - 1000) * 0.8));
     } finally {
       clearTimeout(release);
       hog.close();

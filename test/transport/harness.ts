@@ -42,6 +42,9 @@ export interface WatchedSession {
   id?: string;
   beganAt?: number;
   firstAudioAt?: number;
+  /** Samples in each audio message, in order. */
+  chunkSamples: number[];
+  sampleRate: number;
   closedAt?: number;
   closed?: SessionClosedInfo;
 }
@@ -58,12 +61,13 @@ export async function startWatchedServer(script: Script, options: Partial<Stream
   const scripted = createScriptEngine(script);
   // Sessions create their engine in acceptance order, so the k-th engine is session k.
   const engine: EngineFactory = (factoryOptions) => {
-    const watched: WatchedSession = { index: sessions.length };
+    const watched: WatchedSession = { index: sessions.length, chunkSamples: [], sampleRate: factoryOptions.sampleRate };
     sessions.push(watched);
     const inner = scripted(factoryOptions);
     return {
       pushAudio(samples) {
         watched.firstAudioAt ??= Date.now();
+        watched.chunkSamples.push(samples.length);
         inner.pushAudio(samples);
       },
       forceEndpoint: () => inner.forceEndpoint(),
@@ -112,6 +116,8 @@ export interface PipelineSpec {
   transcriber?: string;
   /** Default test-key; null: none (give a token in `transcriber`). */
   apiKey?: string | null;
+  /** Text added inside this pipeline's source mapping, e.g. ", frame_ms: 20" (after the run's sourceExtra). */
+  source?: string;
 }
 
 export interface RunOptions {
@@ -134,12 +140,12 @@ export interface RunOptions {
 const indent = (text: string | undefined, spaces: number): string =>
   (text ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => `${' '.repeat(spaces)}${line}`).join('\n');
 
-/** Runs pipelines (file source -> transport worker -> JSONL file) in one Service in this process, to their end. */
-export async function runPipeline(options: RunOptions): Promise<PipelineRun> {
+/** Writes the audio and the pipeline file; returns the file's path and the pipelines in it. */
+export async function writePipelineFiles(options: RunOptions): Promise<{ yaml: string; specs: PipelineSpec[] }> {
   await writeWav(join(options.dir, 'audio.wav'), options.audio.samples, options.audio.sampleRate, 1);
   const specs = options.pipelines ?? [{ name: 'meeting', url: options.url ?? '', ...(options.transcriber !== undefined ? { transcriber: options.transcriber } : {}) }];
   const blocks = specs.map((spec) => `  ${spec.name}:
-    source: { type: file, path: audio.wav, realtime: true, frame_ms: 50${options.sourceExtra ?? ''} }
+    source: { type: file, path: audio.wav, realtime: true${spec.source?.includes('frame_ms') ? '' : ', frame_ms: 50'}${options.sourceExtra ?? ''}${spec.source ?? ''} }
     transcriber:
       type: assemblyai
 ${spec.apiKey === null ? '' : `      api_key: ${spec.apiKey ?? 'test-key'}\n`}      url: "${spec.url}"
@@ -154,6 +160,18 @@ ${indent(options.service, 2)}
 pipelines:
 ${blocks.join('\n')}
 `);
+  return { yaml, specs };
+}
+
+/** The transcript a pipeline wrote. */
+export async function readTranscript(dir: string, pipeline = 'meeting'): Promise<TranscriptEvent[]> {
+  const text = await readFile(join(dir, `transcript-${pipeline}.jsonl`), 'utf8').catch(() => '');
+  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as TranscriptEvent);
+}
+
+/** Runs pipelines (file source -> transport worker -> JSONL file) in one Service in this process, to their end. */
+export async function runPipeline(options: RunOptions): Promise<PipelineRun> {
+  const { yaml, specs } = await writePipelineFiles(options);
   const { config, baseDir } = await loadPipelineFile(yaml, { env: {} });
   const { logger, records } = captureLogs('debug');
   const service = new Service(config, baseDir, logger);
@@ -167,10 +185,9 @@ ${blocks.join('\n')}
   const wallMs = Date.now() - started;
   const pipelines: Record<string, PipelineResult> = {};
   for (const spec of specs) {
-    const text = await readFile(join(options.dir, `transcript-${spec.name}.jsonl`), 'utf8').catch(() => '');
     const runner = service.runners.find((r) => r.name === spec.name);
     pipelines[spec.name] = {
-      events: text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as TranscriptEvent),
+      events: await readTranscript(options.dir, spec.name),
       stats: runner?.transportStats,
       failure: runner?.failure,
       state: runner?.state ?? 'missing',
@@ -178,6 +195,15 @@ ${blocks.join('\n')}
   }
   const first = pipelines[specs[0]?.name ?? ''] as PipelineResult;
   return { exitCode, logs: records, wallMs, pipelines, ...first };
+}
+
+/** Resolves once `condition` holds (polled), or rejects after timeoutMs naming what was awaited. */
+export async function waitUntil(condition: () => boolean, what: string, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 export async function withTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
