@@ -74,6 +74,21 @@ const TRANSIENT: Case[] = [
   { name: 't4102', code: 4102, reason: 'Too many streams' },
   { name: 't4103', code: 4103, reason: 'This session has been reconnected' },
   { name: 't3999', code: 3999, reason: 'Something new and temporary' },
+  // Not close codes, but the other ways a session start or end can hang: both bounded, both recovered from.
+  {
+    name: 't-slow-begin',
+    code: 1006,
+    reason: '',
+    fault: { kind: 'delay-begin', ms: 3000, sessions: [0] },
+    spec: { transcriber: 'params: { format_turns: true }\nconnect_timeout_ms: 1000\nreconnect: { max_attempts: 10, initial_delay_ms: 100, max_delay_ms: 800 }' },
+  },
+  {
+    name: 't-ignore-terminate',
+    code: 1006,
+    reason: '',
+    server: { faults: [{ kind: 'drop', afterMs: 1500, sessions: [0] }, { kind: 'ignore-terminate' }] },
+    spec: { transcriber: 'params: { format_turns: true }\ntermination_timeout_ms: 1500\nreconnect: { max_attempts: 10, initial_delay_ms: 100, max_delay_ms: 800 }' },
+  },
 ];
 
 async function startCaseServer(script: ReturnType<typeof toneScript>, c: Case, transient: boolean): Promise<WatchedServer> {
@@ -164,9 +179,14 @@ describe('transport: close codes through the real pipeline', function () {
         } else {
           expect(server.sessions.length, `${c.name}: sessions`).to.be.at.least(2);
           expect(server.sessions[0]?.closed?.code, c.name).to.equal(c.code);
-          expect(result.stats?.reconnects, c.name).to.be.at.least(1);
+          // A Begin that never came is a failed connection attempt, retried; the others ended an open session.
+          if (c.name === 't-slow-begin') expect(run.logs.some((r) => r.pipeline === c.name && String(r.msg).startsWith('transcriber connection failed; retrying'))).to.equal(true);
+          else expect(result.stats?.reconnects, c.name).to.be.at.least(1);
         }
       });
+      const ignored = servers[TRANSIENT.findIndex((c) => c.name === 't-ignore-terminate')]!.sessions;
+      expect(ignored[ignored.length - 1]?.closed, 'Terminate ignored: the client closed after its timeout').to.include({ initiator: 'client', terminationSent: false });
+      expect(run.logs.some((r) => r.pipeline === 't-ignore-terminate' && String(r.msg).startsWith('no Termination from the transcriber'))).to.equal(true);
       const rate = run.pipelines['t3007-rate']!.stats!;
       expect(rate.rateLimited).to.equal(1);
       expect(rate.lookaheadMs, 'learned from "12.5 sec. audio in 2.1 sec"').to.equal(Math.floor((10400 - 1000) * 0.8));

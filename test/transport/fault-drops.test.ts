@@ -14,7 +14,14 @@ describe('transport under connection drops (real pipeline, earshot serve on loop
     const script = toneScript(25);
     const audio = toneAudioFor(script);
     expect(audio.durationMs).to.be.at.least(60000);
-    const watched = await startWatchedServer(script, { faults: [{ kind: 'drop-random', minMs: 1000, maxMs: 5000, seed: 20260 }] });
+    // Every session also gets a frame that is not JSON and a message type the API does not have: logged, never fatal.
+    const watched = await startWatchedServer(script, {
+      faults: [
+        { kind: 'drop-random', minMs: 1000, maxMs: 5000, seed: 20260 },
+        { kind: 'malformed-json', afterMs: 300 },
+        { kind: 'unknown-message', afterMs: 600 },
+      ],
+    });
     const periodic = setInterval(() => watched.server.dropAll(), 7000);
     try {
       const run = await withTempDir('earshot-drops-', (dir) =>
@@ -32,11 +39,15 @@ describe('transport under connection drops (real pipeline, earshot serve on loop
       expect(finals.map((event) => event.text)).to.deep.equal(expected.map((turn) => turn.text));
       // Script-engine timing: voice found in 10 ms blocks, the last word ends up to 40 ms before the voice does, 5 ms fades.
       const TOLERANCE_MS = 60;
+      const startErrors = finals.map((event, i) => Math.abs(event.start_ms - expected[i]!.start_ms));
+      const endErrors = finals.map((event, i) => Math.abs(event.end_ms - expected[i]!.end_ms));
       finals.forEach((event, i) => {
-        const turn = expected[i]!;
-        expect(Math.abs(event.start_ms - turn.start_ms), `start of "${turn.text}"`).to.be.at.most(TOLERANCE_MS);
-        expect(Math.abs(event.end_ms - turn.end_ms), `end of "${turn.text}"`).to.be.at.most(TOLERANCE_MS);
+        expect(startErrors[i], `start of "${event.text}"`).to.be.at.most(TOLERANCE_MS);
+        expect(endErrors[i], `end of "${event.text}"`).to.be.at.most(TOLERANCE_MS);
       });
+      const warnings = run.logs.map((r) => String(r.msg));
+      expect(warnings).to.include('ignoring a malformed message from the transcriber');
+      expect(warnings).to.include('ignoring transcriber messages of an unknown type');
       const seqs = run.events.map((event) => event.seq);
       for (let i = 1; i < seqs.length; i++) expect(seqs[i]).to.be.greaterThan(seqs[i - 1]!);
       const drops = watched.sessions.filter((s) => s.closed?.initiator === 'drop');
@@ -48,6 +59,7 @@ describe('transport under connection drops (real pipeline, earshot serve on loop
       const begins = reconnects.map((r) => r.begin);
       const audios = reconnects.map((r) => r.audio);
       console.log(`      ${drops.length} drops in ${watched.sessions.length} sessions, ${run.wallMs} ms wall, replayed ${run.stats?.framesReplayed} frames;` +
+        ` times off by at most ${Math.max(...startErrors)} ms (start), ${Math.max(...endErrors)} ms (end);` +
         ` drop->Begin p50 ${percentile(begins, 50)} ms max ${Math.max(...begins)} ms; drop->first audio p50 ${percentile(audios, 50)} ms max ${Math.max(...audios)} ms`);
     } finally {
       clearInterval(periodic);

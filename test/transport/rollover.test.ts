@@ -11,7 +11,7 @@ describe('transport: session rollover before the maximum duration (real pipeline
   this.timeout(90000);
 
   it('rolls over to a new session without a gap, without losing or doubling a final', async () => {
-    const script = toneScript(16);
+    const script = toneScript(13);
     const audio = toneAudioFor(script);
     const watched = await startWatchedServer(script, { limits: { maxSessionSeconds: 15 } });
     try {
