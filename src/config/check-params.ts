@@ -48,7 +48,8 @@ export function checkParams(ctx: CheckContext, params: Readonly<Record<string, u
   checkCombinations(ctx, params, path);
 }
 
-function valueProblem(spec: ParamSpec, value: unknown): string | undefined {
+/** What is wrong with a value for a parameter of this spec; undefined when it fits. */
+export function valueProblem(spec: ParamSpec, value: unknown): string | undefined {
   const got = describeValue(value);
   switch (spec.kind) {
     case 'bool':

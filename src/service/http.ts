@@ -1,11 +1,12 @@
 /**
  * The service's HTTP endpoint: /healthz (per-pipeline state; 200 when every
- * pipeline runs, 503 otherwise) and /metrics (Prometheus text). Loopback by
- * default: it exposes no transcript and no secret, but it is not meant for
- * the internet.
+ * pipeline runs, 503 otherwise), /metrics (Prometheus text), and control
+ * requests for a pipeline's transcriber (control.ts). Loopback by default: it
+ * exposes no transcript and no secret, but it is not meant for the internet.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleControl, isControlPath } from './control.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 
@@ -39,7 +40,11 @@ export async function startHttpServer(
   metrics: ServiceMetrics,
 ): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    if (isControlPath(path)) {
+      void handleControl(request, response, path, runners());
+      return;
+    }
     if (request.method !== 'GET') {
       response.writeHead(405, { allow: 'GET' }).end();
       return;

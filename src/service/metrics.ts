@@ -63,7 +63,7 @@ export class ServiceMetrics {
           const frameSamples = runner.frameSamples;
           this.inc({ pipeline: runner.name, stage: 'ring' }, capture?.framesDropped ?? 0);
           this.inc({ pipeline: runner.name, stage: 'device' }, Math.ceil((capture?.samplesLost ?? 0) / frameSamples));
-          this.inc({ pipeline: runner.name, stage: 'backlog' }, transport?.droppedUnsent ?? 0);
+          this.inc({ pipeline: runner.name, stage: 'backlog' }, transport?.framesLost ?? 0);
         }
       },
     });

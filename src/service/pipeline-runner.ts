@@ -165,6 +165,20 @@ export class PipelineRunner {
     return this.done;
   }
 
+  /** Ends the transcriber's current turn now (ForceEndpoint); false when the pipeline is not running. */
+  forceEndpoint(): boolean {
+    if (this.state !== 'running' || !this.transport) return false;
+    this.transport.post({ type: 'force_endpoint' });
+    return true;
+  }
+
+  /** Changes live transcriber parameters (checked: checkConfigurationUpdate) now and for later sessions. */
+  updateConfiguration(params: Record<string, unknown>): boolean {
+    if (this.state !== 'running' || !this.transport) return false;
+    this.transport.post({ type: 'update_configuration', params });
+    return true;
+  }
+
   /** Second signal: stop sending and retrying now; sinks still get what is queued. */
   abort(): void {
     this.transport?.post({ type: 'abort' });

@@ -20,8 +20,10 @@ export interface BacklogFrame {
 export interface BacklogStats {
   /** Frames dropped before they were ever sent: audio the transcriber never heard. */
   droppedUnsent: number;
-  /** Frames dropped after sending but before they were confirmed: lost only if a session then dies. */
+  /** Frames dropped after sending but before they were confirmed: lost only if their session then ends unconfirmed. */
   droppedUnconfirmed: number;
+  /** Of those, frames whose session was replaced before confirming them: missing from the transcript. */
+  lostUnconfirmed: number;
 }
 
 export interface AudioChunk {
@@ -36,7 +38,10 @@ export class AudioBacklog {
   private readonly pool: Int16Array[] = [];
   /** How many of `frames` (from the front) the current session has been sent. */
   private sentCount = 0;
-  readonly stats: BacklogStats = { droppedUnsent: 0, droppedUnconfirmed: 0 };
+  readonly stats: BacklogStats = { droppedUnsent: 0, droppedUnconfirmed: 0, lostUnconfirmed: 0 };
+  /** Dropped after sending to the current session and not yet confirmed by it, and where the last of them ended. */
+  private unconfirmedDrops = 0;
+  private unconfirmedDropsEnd = 0;
   private readonly capacityFrames: number;
   private readonly chunkBuffer: Int16Array;
 
@@ -125,6 +130,7 @@ export class AudioBacklog {
    * Only frames already sent are freed.
    */
   commit(beforeSample: number): void {
+    if (this.unconfirmedDrops > 0 && beforeSample >= this.unconfirmedDropsEnd) this.unconfirmedDrops = 0;
     let freed = 0;
     while (freed < this.sentCount) {
       const frame = this.frames[freed] as BacklogFrame;
@@ -139,7 +145,14 @@ export class AudioBacklog {
   /** A new session starts: everything from this pipeline position on will be sent (again). */
   rewind(fromSample: number): void {
     this.commit(fromSample);
+    this.settleUnconfirmedDrops(false);
     this.sentCount = 0;
+  }
+
+  /** The current session ended: what it was sent and lost before confirming is confirmed (Termination) or lost. */
+  settleUnconfirmedDrops(confirmed: boolean): void {
+    if (!confirmed) this.stats.lostUnconfirmed += this.unconfirmedDrops;
+    this.unconfirmedDrops = 0;
   }
 
   private dropOldest(): void {
@@ -147,6 +160,8 @@ export class AudioBacklog {
     if (this.sentCount > 0) {
       this.sentCount--;
       this.stats.droppedUnconfirmed++;
+      this.unconfirmedDrops++;
+      this.unconfirmedDropsEnd = frame.startSample + frame.samples.length;
     } else {
       this.stats.droppedUnsent++;
     }

@@ -5,24 +5,42 @@ import type { AssemblyAITranscriberConfig, LocalTranscriberConfig } from '../con
 import { createLocalEngine } from '../serve/engines/local.js';
 import { startStreamingServer } from '../serve/server.js';
 import type { SessionConnector } from './stream.js';
+import { TranscriberConnectError, TranscriberError } from './errors.js';
 import { V3Session } from './v3-session.js';
 
 export function assemblyAIConnector(config: AssemblyAITranscriberConfig, sampleRate: number, logger: Logger): SessionConnector {
   // The source decides the audio format: the session must be opened with what is actually sent.
   const params = { ...config.params, sample_rate: sampleRate, encoding: 'pcm_s16le' } as Record<string, string | number | boolean>;
-  return (listeners, signal) =>
-    V3Session.open(
-      {
-        url: config.url,
-        ...(config.api_key !== undefined ? { apiKey: config.api_key } : {}),
-        ...(config.token !== undefined ? { token: config.token } : {}),
-        params,
-        connectTimeoutMs: config.connect_timeout_ms,
-        logger,
-      },
-      listeners,
-      signal,
-    );
+  let sessionsOpened = 0;
+  return async (listeners, signal) => {
+    try {
+      const session = await V3Session.open(
+        {
+          url: config.url,
+          ...(config.api_key !== undefined ? { apiKey: config.api_key } : {}),
+          ...(config.token !== undefined ? { token: config.token } : {}),
+          params,
+          connectTimeoutMs: config.connect_timeout_ms,
+          logger,
+        },
+        listeners,
+        signal,
+      );
+      sessionsOpened++;
+      return session;
+    } catch (error) {
+      // A temporary token opens one session: the second is refused, and retrying with it cannot help.
+      if (error instanceof TranscriberError && error.code === 1008 && config.token !== undefined && config.api_key === undefined && sessionsOpened > 0) {
+        throw new TranscriberConnectError(
+          `${error.message}. A temporary token opens one session only, so after a reconnect it is refused: give api_key to let earshot reconnect`,
+          true,
+          error.details,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+  };
 }
 
 /**

@@ -144,6 +144,13 @@ export interface HeartbeatMessage {
   max_speech_probability: number;
 }
 export interface SilenceMessage { type: 'Silence'; start_ms: number; end_ms: number }
+/** Diarization revised the speakers of earlier turns (speaker_labels). */
+export interface SpeakerRevisionMessage {
+  type: 'SpeakerRevision';
+  revisions: { turn_order: number; speaker_label?: string; words?: TurnWord[] }[];
+}
+/** The LLM gateway's answer for a turn (llm_gateway). */
+export interface LLMGatewayResponseMessage { type: 'LLMGatewayResponse'; turn_order: number; transcript?: string; data?: unknown }
 
 export type ServerMessage =
   | BeginMessage
@@ -153,7 +160,17 @@ export type ServerMessage =
   | ErrorMessage
   | WarningMessage
   | HeartbeatMessage
-  | SilenceMessage;
+  | SilenceMessage
+  | SpeakerRevisionMessage
+  | LLMGatewayResponseMessage;
+
+/** Every server message type this client knows; anything else is logged once and ignored. */
+export const SERVER_MESSAGE_TYPES: readonly ServerMessage['type'][] = [
+  'Begin', 'Turn', 'Termination', 'SpeechStarted', 'Error', 'Warning', 'Heartbeat', 'Silence', 'SpeakerRevision', 'LLMGatewayResponse',
+];
+
+/** A message of a type this client does not know (a newer API): never fatal. */
+export interface UnknownServerMessage { type: string; [field: string]: unknown }
 
 /** Close codes the service uses, with the reason texts it sends. */
 export const CloseCode = {

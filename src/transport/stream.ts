@@ -11,9 +11,15 @@
  * - Sending is paced: never more than lookaheadMs ahead of the session's wall
  *   clock (the service rejects audio sent faster than real time), never more
  *   than the socket can take (bufferedAmount), in 50..1000 ms chunks.
- * - Sessions are rolled over at a turn boundary before the service's maximum
- *   duration; finish() sends what is left, Terminate, and waits for the last
- *   turns.
+ * - A session closed for audio sent too fast (3007 rate) teaches the stream
+ *   a smaller lookahead for every later session.
+ * - Sessions are rolled over before the service's maximum duration, at a turn
+ *   boundary when one comes: the next session is opened while the current one
+ *   still streams, then takes over with a replay from the open turn (or the
+ *   last confirmed point) and the old one is ended; its later turns are
+ *   ignored, as the new session hears what they covered. finish() sends what
+ *   is left, Terminate, and waits for the last turns (in a new session if the
+ *   connection breaks before they come).
  */
 import type { Logger } from 'pino';
 import { defer, firstValueFrom, retry, throwError, timer } from 'rxjs';
@@ -22,7 +28,7 @@ import type { TranscriptEvent } from '../model/transcript.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from '../capture/clock.js';
 import { AudioBacklog } from './backlog.js';
-import { TranscriberError } from './errors.js';
+import { TranscriberError, rateExcessMs } from './errors.js';
 import { MAX_CHUNK_MS, MIN_CHUNK_MS, type TerminationMessage, type TurnMessage } from './protocol.js';
 import { SessionTimeline } from './timeline.js';
 import { TurnTracker } from './turns.js';
@@ -82,10 +88,24 @@ export interface StreamStats {
   sessions: number;
   reconnects: number;
   turnsFinal: number;
+  /** Frames the backlog dropped before sending them (it was full), plus those never sent when the stream stopped. */
   droppedUnsent: number;
+  /** Frames the backlog dropped after sending them, before the transcript confirmed them. */
   droppedUnconfirmed: number;
+  /** Frames whose audio is missing from the transcript because of this stage: dropped unsent, or sent to a session that ended before confirming them. */
+  framesLost: number;
   /** Gaps in frame numbering seen on the way in (frames lost before this stage). */
   framesMissing: number;
+  /** Sessions replaced before they expired. */
+  rollovers: number;
+  /** Sessions the service closed for audio sent faster than real time (3007). */
+  rateLimited: number;
+  /** How far ahead of a session's clock audio may be sent now (it shrinks after a 3007). */
+  lookaheadMs: number;
+  /** The most audio bytes ever queued in a socket, not yet handed to the network. */
+  peakBufferedBytes: number;
+  /** Audio waiting to be sent, in ms: how far behind live the transcriber is. */
+  unsentMs: number;
 }
 
 /** A session plus what only it knows: its clock and its formatting setting. */
@@ -94,12 +114,18 @@ interface SessionContext {
   timeline: SessionTimeline;
   formatTurns: boolean;
   startedAt: number;
-  retiring: boolean;
+  /** We are ending it (finish): its close is no failure and gets no successor. */
+  ending: boolean;
+  /** A newer session took over: its turns are ignored (the newer one was replayed what they cover). */
+  superseded: boolean;
   deliveredFinal: boolean;
+  /** Why it closed, once it has: null after a normal end. */
+  closeError?: TranscriberError | null;
   /** When each chunk went out and where it ended, for confirming quiet audio. */
   sendLog: SendRecord[];
-  /** Session length the service granted (expires_at - Begin), for the rollover margin. */
+  /** Session length the service granted (expires_at - Begin), and when it ends on our clock. */
   lifetimeMs: number;
+  expiresAt: number;
 }
 
 interface SendRecord {
@@ -115,6 +141,8 @@ const REPLAY_PAD_MS = 300;
 const ROLLOVER_MARGIN_MS = 5 * 60 * 1000;
 /** Keep at most this many seconds of audio queued in the socket. */
 const MAX_SOCKET_BUFFER_SECONDS = 5;
+/** After a 3007 rate close, stay this far below the lookahead the service refused. */
+const RATE_SAFETY = 0.8;
 
 export class TranscriptionStream {
   readonly backlog: AudioBacklog;
@@ -126,23 +154,31 @@ export class TranscriptionStream {
   private openTurnStartMs: number | undefined;
   private pumpTimer: NodeJS.Timeout | undefined;
   private finishing = false;
+  private connecting = false;
+  private lookaheadMs: number;
   private quickFailures = 0;
   private lastSeq = -1;
   private changed: (() => void) | undefined;
   private failure: TranscriberError | undefined;
   private formatTurns: boolean;
+  /** UpdateConfiguration values sent so far: every later session gets them too. */
+  private readonly liveUpdates: Record<string, unknown> = {};
   readonly stats: StreamStats = {
     framesIn: 0, framesSent: 0, framesReplayed: 0, chunksSent: 0, bytesSent: 0, sessions: 0,
-    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesMissing: 0,
+    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesLost: 0, framesMissing: 0,
+    rollovers: 0, rateLimited: 0, lookaheadMs: 0, peakBufferedBytes: 0, unsentMs: 0,
   };
   /** Frames up to this seq were sent at least once; sending them again is a replay. */
   private highestSentSeq = -1;
+  /** What finish() could not get transcribed. */
+  private readonly lostAtEnd = { unsent: 0, unconfirmed: 0 };
 
   constructor(private readonly options: StreamOptions) {
     const maxChunkSamples = Math.floor((options.sampleRate * MAX_CHUNK_MS) / 1000);
     this.backlog = new AudioBacklog(options.frameSamples, options.sampleRate, options.bufferSeconds, maxChunkSamples);
     this.turns = new TurnTracker(options.pipeline, options.label);
     this.formatTurns = options.formatTurns;
+    this.lookaheadMs = options.lookaheadMs;
   }
 
   get failed(): TranscriberError | undefined {
@@ -166,7 +202,9 @@ export class TranscriptionStream {
     this.current?.session?.forceEndpoint();
   }
 
+  /** Changes live parameters now and in every later session (the caller checks them: checkConfigurationUpdate). */
   updateConfiguration(params: Record<string, unknown>): void {
+    Object.assign(this.liveUpdates, params);
     if (typeof params.format_turns === 'boolean') this.formatTurns = params.format_turns;
     if (this.current) this.current.formatTurns = this.formatTurns;
     this.current?.session?.updateConfiguration(params);
@@ -180,29 +218,47 @@ export class TranscriptionStream {
   async finish(signal: AbortSignal): Promise<void> {
     this.finishing = true;
     signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    let terminated = false;
     while (!this.abort.signal.aborted && !this.failure) {
       const context = this.current;
       if (context?.session?.isOpen) {
         this.pump();
         if (this.backlog.unsentFrames === 0) {
           this.setState('finishing', context.session.id);
-          context.retiring = true;
-          await context.session.terminate(this.options.terminationTimeoutMs);
-          break;
+          context.ending = true;
+          terminated = (await context.session.terminate(this.options.terminationTimeoutMs)) !== undefined;
+          const broke = context.closeError;
+          if (terminated || !broke || broke.permanent) break;
+          // The connection broke before the last turns came: a new session is replayed the audio they cover.
+          this.options.logger.warn({ pipeline: this.options.pipeline, err: broke }, 'the connection broke while ending the session; replaying the end into a new session');
+          this.stats.reconnects++;
+          void this.connect();
         }
       }
       await this.nextChange(250);
     }
-    const lost = this.backlog.unsentFrames;
-    if (lost > 0) {
-      this.stats.droppedUnsent += lost;
-      this.options.logger.error(
-        { pipeline: this.options.pipeline, frames_lost: lost },
-        `stopping with ${lost} frames of audio never sent to the transcriber`,
-      );
-    }
+    this.reportLoss(terminated);
     this.stop();
     if (!this.failure) this.setState('ended');
+  }
+
+  /** At the end: audio never sent, and audio sent but never answered for (no Termination came), is said to be missing. */
+  private reportLoss(terminated: boolean): void {
+    const unsent = this.backlog.unsentFrames;
+    const unconfirmed = terminated ? 0 : this.backlog.size - unsent;
+    this.backlog.settleUnconfirmedDrops(terminated);
+    this.lostAtEnd.unsent = unsent;
+    this.lostAtEnd.unconfirmed = unconfirmed;
+    if (unsent === 0 && unconfirmed === 0) return;
+    const seconds = (frames: number): number => Math.round(((frames * this.options.frameSamples) / this.options.sampleRate) * 10) / 10;
+    const parts = [
+      ...(unsent > 0 ? [`${seconds(unsent)} s never sent to the transcriber`] : []),
+      ...(unconfirmed > 0 ? [`${seconds(unconfirmed)} s sent but never confirmed (the session ended before its last turns came)`] : []),
+    ];
+    this.options.logger.error(
+      { pipeline: this.options.pipeline, frames_unsent: unsent, frames_unconfirmed: unconfirmed, seconds_unsent: seconds(unsent), seconds_unconfirmed: seconds(unconfirmed) },
+      `stopping with audio missing from the transcript: ${parts.join('; ')}`,
+    );
   }
 
   /** Stops at once: no more sends or reconnects. */
@@ -214,24 +270,44 @@ export class TranscriptionStream {
   }
 
   snapshotStats(): StreamStats {
-    this.stats.droppedUnconfirmed = this.backlog.stats.droppedUnconfirmed;
-    this.stats.droppedUnsent = Math.max(this.stats.droppedUnsent, this.backlog.stats.droppedUnsent);
+    const backlog = this.backlog.stats;
+    this.stats.droppedUnconfirmed = backlog.droppedUnconfirmed;
+    this.stats.droppedUnsent = backlog.droppedUnsent + this.lostAtEnd.unsent;
+    this.stats.framesLost = backlog.droppedUnsent + backlog.lostUnconfirmed + this.lostAtEnd.unsent + this.lostAtEnd.unconfirmed;
+    this.stats.lookaheadMs = this.lookaheadMs;
+    this.stats.unsentMs = Math.round((this.backlog.unsentSamples * 1000) / this.options.sampleRate);
     return { ...this.stats };
   }
 
   // ------------------------------------------------------------------ sessions
 
+  /**
+   * Opens the next session (one attempt at a time) and makes it current. While
+   * it connects, the current session, if there is one, goes on streaming (a rollover).
+   */
   private async connect(): Promise<void> {
+    if (this.connecting || this.abort.signal.aborted) return;
+    this.connecting = true;
+    try {
+      await this.openNextSession();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async openNextSession(): Promise<void> {
     const { reconnect, logger } = this.options;
     const maxAttempts = reconnect.max_attempts > 0 ? reconnect.max_attempts : Infinity;
     const context: SessionContext = {
       timeline: new SessionTimeline(),
       formatTurns: this.formatTurns,
       startedAt: 0,
-      retiring: false,
+      ending: false,
+      superseded: false,
       deliveredFinal: false,
       sendLog: [],
       lifetimeMs: Infinity,
+      expiresAt: Infinity,
     };
     const listeners: SessionListeners = {
       turn: (turn) => this.onTurn(context, turn),
@@ -251,7 +327,7 @@ export class TranscriptionStream {
                 initialDelayMs: reconnect.initial_delay_ms,
                 maxDelayMs: reconnect.max_delay_ms,
               });
-              this.options.onStatus({ state: 'reconnecting', error: describe(error), retryInMs: delay });
+              if (!this.current) this.options.onStatus({ state: 'reconnecting', error: describe(error), retryInMs: delay });
               logger.warn({ pipeline: this.options.pipeline, err: error, retry_in_ms: delay, attempt: retryCount }, `transcriber connection failed; retrying in ${delay} ms`);
               return timer(delay);
             },
@@ -270,29 +346,50 @@ export class TranscriptionStream {
   }
 
   private startSession(context: SessionContext, session: TranscriptionSession): void {
+    const previous = this.current;
+    if (previous?.session?.isOpen) {
+      if (this.finishing) {
+        // Ending: the current session gets the last audio and Terminate; a new one is not needed.
+        session.close();
+        return;
+      }
+      // A rollover: the old session stops here; what it had not confirmed is replayed below.
+      previous.superseded = true;
+      this.stats.rollovers++;
+      void previous.session.terminate(this.options.terminationTimeoutMs);
+    }
     context.session = session;
     context.startedAt = monotonicMs();
     context.lifetimeMs = session.begin.expires_at * 1000 - Date.now();
+    context.expiresAt = context.startedAt + context.lifetimeMs;
     this.current = context;
     this.stats.sessions++;
+    if (Object.keys(this.liveUpdates).length > 0) session.updateConfiguration({ ...this.liveUpdates });
     // Replay from the start of the turn that was open, or the last confirmed point.
-    const replayFromMs = this.openTurnStartMs !== undefined ? Math.min(this.committedMs, this.openTurnStartMs - REPLAY_PAD_MS) : this.committedMs;
+    const replayFromMs = Math.max(0, this.openTurnStartMs !== undefined ? Math.min(this.committedMs, this.openTurnStartMs - REPLAY_PAD_MS) : this.committedMs);
     this.openTurnStartMs = undefined;
-    this.backlog.rewind(this.msToSample(Math.max(0, replayFromMs)));
+    this.backlog.rewind(this.msToSample(replayFromMs));
     this.setState('streaming', session.id);
-    this.options.logger.info({ pipeline: this.options.pipeline, session_id: session.id, replay_from_ms: Math.max(0, replayFromMs) }, 'transcriber session started');
+    this.options.logger.info(
+      { pipeline: this.options.pipeline, session_id: session.id, replay_from_ms: replayFromMs, ...(previous?.superseded ? { replaces: previous.session?.id } : {}) },
+      previous?.superseded ? 'transcriber session started; ending the one it replaces (rollover)' : 'transcriber session started',
+    );
     this.pump();
   }
 
   private onSessionClosed(context: SessionContext, error: TranscriberError | null): void {
-    const lived = monotonicMs() - context.startedAt;
-    if (context === this.current) this.current = undefined;
+    context.closeError = error;
     this.wake();
-    if (context.retiring || this.abort.signal.aborted) return;
+    // A superseded session, or one opened too late to be used, is nobody's concern any more.
+    if (context !== this.current) return;
+    this.current = undefined;
+    if (context.ending || this.abort.signal.aborted) return;
     if (error?.permanent) {
       this.fail(error);
       return;
     }
+    const lived = monotonicMs() - context.startedAt;
+    if (error?.code === 3007) this.slowDown(error);
     this.quickFailures = lived < QUICK_FAILURE_MS && !context.deliveredFinal ? this.quickFailures + 1 : 0;
     const maxAttempts = this.options.reconnect.max_attempts;
     if (maxAttempts > 0 && this.quickFailures >= maxAttempts) {
@@ -302,27 +399,37 @@ export class TranscriptionStream {
     this.stats.reconnects++;
     this.options.logger.warn(
       { pipeline: this.options.pipeline, session_id: context.session?.id, err: error ?? undefined, session_lived_ms: Math.round(lived) },
-      `transcriber session ended unexpectedly${error ? `: ${error.message}` : ''}; reconnecting`,
+      `transcriber session ended unexpectedly: ${error ? error.message : 'closed without Termination; reconnecting'}`,
     );
     this.setState('reconnecting');
     void this.connect();
   }
 
-  private rollOver(context: SessionContext): void {
-    context.retiring = true;
-    this.current = undefined;
-    const session = context.session;
-    this.options.logger.info({ pipeline: this.options.pipeline, session_id: session?.id }, 'rolling over to a new session before the current one expires');
-    // The old session still delivers its last turns; the new one starts where it stopped.
-    this.committedMs = Math.max(this.committedMs, context.timeline.pipelineEndMs ?? 0);
-    void session?.terminate(this.options.terminationTimeoutMs);
-    this.setState('connecting');
-    void this.connect();
+  /** The service refused audio sent ahead of real time: send less ahead from now on. */
+  private slowDown(error: TranscriberError): void {
+    this.stats.rateLimited++;
+    const excess = rateExcessMs(error.details.reason ?? '');
+    // The chunk that crossed the limit may have carried it up to MAX_CHUNK_MS past it.
+    const next = excess !== undefined ? Math.floor(Math.max(0, excess - MAX_CHUNK_MS) * RATE_SAFETY) : Math.floor(this.lookaheadMs / 2);
+    this.lookaheadMs = Math.max(0, Math.min(this.lookaheadMs, next));
+    this.options.logger.warn(
+      { pipeline: this.options.pipeline, lookahead_ms: this.lookaheadMs },
+      `the transcriber refused audio sent faster than real time; from now on at most ${this.lookaheadMs} ms is sent ahead of real time`,
+    );
+  }
+
+  /** Near its end a session is replaced: at a turn boundary, or mid-turn when time runs short. */
+  private rolloverDue(context: SessionContext): boolean {
+    if (this.finishing || this.connecting) return false;
+    const remainingMs = context.expiresAt - monotonicMs();
+    const margin = Math.min(ROLLOVER_MARGIN_MS, context.lifetimeMs / 4);
+    return remainingMs < margin && (this.openTurnStartMs === undefined || remainingMs < margin / 4);
   }
 
   // ------------------------------------------------------------------ turns
 
   private onTurn(context: SessionContext, turn: TurnMessage): void {
+    if (context.superseded) return;
     const sessionId = context.session?.id ?? 'unknown';
     const outcome = this.turns.accept(turn, sessionId, context.timeline, context.formatTurns);
     if (outcome.committedToMs !== undefined) {
@@ -343,27 +450,27 @@ export class TranscriptionStream {
     const context = this.current;
     const session = context?.session;
     if (!context || !session?.isOpen || this.abort.signal.aborted) return;
-    const { sampleRate, lookaheadMs } = this.options;
+    const { sampleRate } = this.options;
     const minSamples = Math.ceil((sampleRate * MIN_CHUNK_MS) / 1000);
     const maxSocketBytes = MAX_SOCKET_BUFFER_SECONDS * sampleRate * 2;
     for (;;) {
-      if (session.bufferedAmount > maxSocketBytes) return this.schedulePump(50);
+      const buffered = session.bufferedAmount;
+      if (buffered > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = buffered;
+      if (buffered > maxSocketBytes) return this.schedulePump(50);
       const chunk = this.backlog.nextChunk(minSamples, this.finishing);
       if (!chunk) break;
       const chunkMs = (chunk.samples.length * 1000) / sampleRate;
       const elapsed = monotonicMs() - context.startedAt;
-      const ahead = context.timeline.sentMs + chunkMs - (elapsed + lookaheadMs);
+      const ahead = context.timeline.sentMs + chunkMs - (elapsed + this.lookaheadMs);
       if (ahead > 0) return this.schedulePump(Math.ceil(ahead));
       this.send(context, session, chunk.samples, chunk.startSample);
       this.backlog.markSent(chunk);
       this.noteSent(chunk.frames);
     }
     this.confirmQuietAudio(context);
-    // Roll over at a turn boundary once the session nears its end; at the very end, even mid-turn.
-    const expiresInMs = session.begin.expires_at * 1000 - Date.now();
-    const margin = Math.min(ROLLOVER_MARGIN_MS, context.lifetimeMs / 4);
-    if (!this.finishing && expiresInMs < margin && (this.openTurnStartMs === undefined || expiresInMs < margin / 4)) {
-      this.rollOver(context);
+    if (this.rolloverDue(context)) {
+      this.options.logger.info({ pipeline: this.options.pipeline, session_id: session.id }, 'the session nears its maximum duration: opening the next one');
+      void this.connect();
     }
   }
 
