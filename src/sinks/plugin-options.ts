@@ -134,7 +134,7 @@ export function describeValue(value: unknown): string {
 export function secretOptionValues(schema: unknown, options: unknown): string[] {
   const found: string[] = [];
   collectSecrets(schema, options, found);
-  return found;
+  return [...new Set(found)];
 }
 
 function collectSecrets(schema: unknown, value: unknown, found: string[]): void {
