@@ -57,7 +57,7 @@ export class ServiceMetrics {
       { labels: { pipeline: runner.name, stage: 'device' }, value: Math.ceil((runner.captureStats?.samplesLost ?? 0) / runner.frameSamples) },
       { labels: { pipeline: runner.name, stage: 'backlog' }, value: runner.transportStats?.droppedUnsent ?? 0 },
     ]);
-    counter('earshot_sink_events_total', 'Events a sink has written.', ['pipeline', 'sink'], sinkValue((s) => s.counters.written));
+    counter('earshot_sink_events_total', 'Events handed to a sink and accepted (partial turns included; a file sink skips them).', ['pipeline', 'sink'], sinkValue((s) => s.counters.written));
     counter('earshot_sink_errors_total', 'Failed sink writes (retried or given up).', ['pipeline', 'sink'], sinkValue((s) => s.counters.errors));
     counter('earshot_sink_dropped_events_total', 'Events a sink lost (queue full, or given up after retries).', ['pipeline', 'sink'], sinkValue((s) => s.counters.dropped));
 

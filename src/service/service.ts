@@ -13,6 +13,7 @@
  *   and the running config stays.
  * Start, reloads and stop run one at a time, in the order they were asked for.
  */
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -22,6 +23,7 @@ import { AudioHostClient } from '../capture/audio-host-client.js';
 import { logCaptureEvent } from '../capture/capture-log.js';
 import { ConfigError, formatDiagnostic, loadPipelineFile, secretValues, type Diagnostic, type Env, type LoadedConfig } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
+import { isSensitiveName } from '../config/secrets.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { SharedFileSinks } from '../sinks/shared-file.js';
 import { ExitCode } from './exit-codes.js';
@@ -65,7 +67,7 @@ export async function runService(file: string, options: RunOptions = {}): Promis
     }
     throw error;
   }
-  const secrets = new SecretScrubber(secretValues(loaded.config));
+  const secrets = new SecretScrubber([...secretValues(loaded.config), ...(await sensitiveVariables(file, env))]);
   // The logger asks the service for sessions; the service needs the logger.
   const current: { service?: Service } = {};
   const logger = createLogger({
@@ -328,7 +330,7 @@ export class Service {
       return { result: 'rejected', diagnostics: error.diagnostics };
     }
     // Before anything can log the new config's values.
-    this.secrets.add(secretValues(loaded.config));
+    this.secrets.add([...secretValues(loaded.config), ...(await sensitiveVariables(file, this.options.env ?? process.env))]);
     for (const warning of loaded.warnings) logDiagnostic(this.logger, warning);
 
     const failed = new Set(this.runners.filter((r) => r.state === 'failed').map((r) => r.name));
@@ -435,10 +437,22 @@ export class Service {
           this.logger.warn({ bound_ms: SHUTDOWN_PARTS_BOUND_MS }, `${what} did not close in time`),
         ),
       ]);
-    await bounded('the audio host', this.hostSupervisor.stopAll());
-    await bounded('the transport workers', this.transportPool?.destroy() ?? Promise.resolve());
-    if (this.http) await bounded('the HTTP endpoint', closeHttpServer(this.http.server));
+    await Promise.all([
+      bounded('the audio host', this.hostSupervisor.stopAll()),
+      bounded('the transport workers', this.transportPool?.destroy() ?? Promise.resolve()),
+      this.http ? bounded('the HTTP endpoint', closeHttpServer(this.http.server)) : undefined,
+    ]);
   }
+}
+
+/**
+ * Values of environment variables the file refers to whose names say they
+ * are secret (`${MY_TOKEN}` in a field the schema does not mark secret).
+ */
+async function sensitiveVariables(file: string, env: Env): Promise<string[]> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const names = new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1] as string));
+  return [...names].filter(isSensitiveName).map((name) => env[name] ?? '');
 }
 
 /** A config problem as a log line: the `file:line:col: path: message` text, and each part as a field. */

@@ -18,7 +18,14 @@ import { EarshotProcess, fetchHealth, fetchText, sample, scrape, ScriptServer, w
 const API_KEY = `sk-test-${randomBytes(12).toString('hex')}`;
 const WEBHOOK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 const ROOM_CODE = `room-${randomBytes(8).toString('hex')}`;
-const SECRETS = { 'the API key': API_KEY, 'the webhook secret': WEBHOOK_SECRET, 'the secret plugin option': ROOM_CODE };
+/** In an option neither the schema nor its name marks secret; only the variable's name says so. */
+const CHANNEL_TOKEN = `chan-${randomBytes(8).toString('hex')}`;
+const SECRETS = {
+  'the API key': API_KEY,
+  'the webhook secret': WEBHOOK_SECRET,
+  'the secret plugin option': ROOM_CODE,
+  'a variable named as a secret': CHANNEL_TOKEN,
+};
 
 /** A plugin that marks room_code secret in its schema, and carelessly logs its options. */
 const JOURNAL_PLUGIN = `import { appendFileSync, mkdirSync } from 'node:fs';
@@ -27,7 +34,7 @@ export default {
   optionsSchema: {
     type: 'object',
     required: ['path', 'room_code'],
-    properties: { path: { type: 'string' }, room_code: { type: 'string', 'x-secret': true } },
+    properties: { path: { type: 'string' }, room_code: { type: 'string', 'x-secret': true }, channel: { type: 'string' } },
   },
   create(options, context) {
     context.logger.info({ options }, 'journal options');
@@ -68,6 +75,7 @@ pipelines:
         options:
           path: out/journal.jsonl
           room_code: \${EARSHOT_TEST_ROOM}
+          channel: \${EARSHOT_TEST_CHANNEL_TOKEN}
   them:
     label: them
     source: { type: file, path: tones.wav, loop: true }
@@ -120,6 +128,7 @@ describe('earshot run: a service with two pipelines, reloaded and stopped', func
         EARSHOT_TEST_HOOK: `http://127.0.0.1:${hookPort}/hook`,
         EARSHOT_TEST_WEBHOOK_SECRET: WEBHOOK_SECRET,
         EARSHOT_TEST_ROOM: ROOM_CODE,
+        EARSHOT_TEST_CHANNEL_TOKEN: CHANNEL_TOKEN,
       },
     });
     const url = await earshot.httpUrl();
@@ -265,7 +274,7 @@ describe('earshot run: a service with two pipelines, reloaded and stopped', func
     expect(server.opened.length).to.be.greaterThan(0);
     expect(receiver.requests.length).to.be.greaterThan(0);
     const journal = earshot.logs.find((r) => r.msg === 'journal options');
-    expect(journal?.options).to.deep.include({ room_code: '[redacted]' });
+    expect(journal?.options).to.deep.include({ room_code: '[redacted]', channel: '[redacted]' });
 
     const written: [string, string][] = [
       ['stdout', earshot.stdout],
