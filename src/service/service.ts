@@ -123,7 +123,9 @@ export interface ServiceOptions {
 export type ReloadOutcome =
   | { result: 'applied'; plan: ReloadPlan }
   | { result: 'rejected'; diagnostics: readonly Diagnostic[] }
-  | { result: 'ignored'; reason: string };
+  | { result: 'ignored'; reason: string }
+  /** Something unexpected went wrong while applying it (logged). */
+  | { result: 'failed'; reason: string };
 
 export class Service {
   private config: PipelineFileConfig;
@@ -195,7 +197,8 @@ export class Service {
 
   /** Starts every pipeline; resolves with the exit code once the service has ended. */
   run(): Promise<number> {
-    void this.enqueue(() => this.startAll());
+    // An unexpected failure is logged by enqueue(); the service then ends with what has stopped.
+    this.enqueue(() => this.startAll()).catch(() => undefined);
     return this.exit;
   }
 
@@ -210,7 +213,7 @@ export class Service {
         this.abort();
       }, timeoutMs).unref();
     }
-    return this.enqueue(() => this.stopAll());
+    return this.enqueue(() => this.stopAll()).catch(() => undefined);
   }
 
   /** Stops now: nothing more is sent or retried; sinks get what is queued; the service ends within a bound. */
@@ -228,7 +231,7 @@ export class Service {
 
   /** Reads the file again and applies it (queued behind any start, reload or stop under way). */
   reload(): Promise<ReloadOutcome> {
-    return this.enqueue(() => this.reloadNow());
+    return this.enqueue(() => this.reloadNow()).catch((error: unknown) => ({ result: 'failed', reason: (error as Error).message }));
   }
 
   private enqueue<T>(operation: () => Promise<T>): Promise<T> {

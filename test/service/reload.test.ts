@@ -114,3 +114,61 @@ describe('earshot run: reloads that change nothing running', function () {
     expect(stopLines.filter((r) => r.level < 40)).to.deep.equal([]);
   });
 });
+
+describe('earshot run: a pipeline that cannot start on a reload', function () {
+  this.timeout(60000);
+  let dir: string;
+  let server: ScriptServer;
+  let earshot: EarshotProcess;
+
+  const file = (notesModule: string) => `version: 1
+service: { http: { port: 0 }, log: { format: json } }
+x-transcriber: &transcriber { type: assemblyai, api_key: \${EARSHOT_TEST_KEY}, url: \${EARSHOT_TEST_URL} }
+pipelines:
+  meeting:
+    source: { type: file, path: tones.wav, loop: true }
+    transcriber: *transcriber
+    sinks: [{ type: file, path: out/meeting.jsonl }]
+  notes:
+    source: { type: file, path: tones.wav, loop: true }
+    transcriber: *transcriber
+    sinks: [{ type: plugin, module: ${notesModule} }]
+`;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'earshot-reload-fail-'));
+    server = await ScriptServer.start(API_KEY);
+    await writeToneWav(join(dir, 'tones.wav'));
+    await writeFile(join(dir, 'notes.mjs'), 'export default () => ({ write() {} });\n');
+    await writeFile(join(dir, 'pipeline.yaml'), file('./notes.mjs'));
+    earshot = EarshotProcess.run('pipeline.yaml', { cwd: dir, env: { EARSHOT_TEST_KEY: API_KEY, EARSHOT_TEST_URL: server.wsUrl } });
+  });
+
+  after(async () => {
+    earshot.kill();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is reported failed while the others run on, and the next reload starts it again', async () => {
+    const url = await earshot.httpUrl();
+    await waitFor(async () => (await fetchHealth(url)).status === 'ok', 'both pipelines to stream');
+    const meetingSession = (await fetchHealth(url)).pipelines.meeting?.session_id;
+
+    await writeFile(join(dir, 'pipeline.yaml'), file('./missing.mjs'));
+    earshot.signal('SIGHUP');
+    await waitFor(async () => (await fetchHealth(url)).pipelines.notes?.state === 'failed', 'the notes pipeline to fail');
+    const failing = await fetchHealth(url);
+    expect(failing.httpStatus).to.equal(503);
+    expect(failing.pipelines.notes?.error).to.equal(`pipeline notes: sink plugin#1: plugin "./missing.mjs" not found: no file at ${join(dir, 'missing.mjs')}`);
+    expect(failing.pipelines.meeting).to.include({ state: 'running', session_id: meetingSession });
+
+    await writeFile(join(dir, 'pipeline.yaml'), file('./notes.mjs'));
+    earshot.signal('SIGHUP');
+    await waitFor(async () => (await fetchHealth(url)).status === 'ok', 'the notes pipeline to run again');
+    expect((await fetchHealth(url)).pipelines.meeting?.session_id).to.equal(meetingSession);
+
+    earshot.signal('SIGTERM');
+    expect((await earshot.exitWithin(20000)).code).to.equal(0);
+  });
+});
