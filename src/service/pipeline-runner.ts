@@ -26,6 +26,9 @@ import type { StreamStats, StreamStatus } from '../transport/stream.js';
 import type { FromWorker, PipelineTask, ToWorker } from '../transport/worker-protocol.js';
 import { relayLogLine } from './logger.js';
 
+/** How long past its own finish bound the transport worker gets before it is told to abort. */
+const FINISH_BACKSTOP_MARGIN_MS = 250;
+
 export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface PipelineRunnerOptions {
@@ -201,7 +204,13 @@ export class PipelineRunner {
       this.logger.warn({ err: error }, 'capture did not close cleanly');
     });
     this.ring?.close();
-    return this.done;
+    // The worker bounds its finish by finishTimeoutMs; this holds it to that from here too, whatever its timers do.
+    const backstop = setTimeout(() => {
+      this.logger.warn({ timeout_ms: this.options.finishTimeoutMs }, 'the transcriber did not finish in time; stopping it');
+      this.transport?.post({ type: 'abort' });
+    }, this.options.finishTimeoutMs + FINISH_BACKSTOP_MARGIN_MS);
+    await this.done;
+    clearTimeout(backstop);
   }
 
   /** Second signal: stop sending and retrying now; sinks still get what is queued. */

@@ -252,14 +252,15 @@ export class Service {
     } catch (error) {
       this.startFailed = true;
       this.logger.error({ err: error }, (error as Error).message);
-      await this.stopAll();
+      void this.stop();
       return;
     }
     for (const name of Object.keys(this.config.pipelines)) {
       if (this.stopRequested) break;
       if (!(await this.startPipeline(name))) {
+        // What had started stops as on SIGTERM, bounded the same way.
         this.startFailed = true;
-        await this.stopAll();
+        void this.stop();
         return;
       }
     }
@@ -426,8 +427,8 @@ export class Service {
   }
 
   private exitCode(): number {
-    if (this.forced) return ExitCode.forced;
     if (this.startFailed) return ExitCode.startFailed;
+    if (this.forced) return ExitCode.forced;
     if (this.runners.some((runner) => runner.state === 'failed')) return ExitCode.pipelineFailed;
     return ExitCode.ok;
   }

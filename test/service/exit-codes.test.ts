@@ -64,6 +64,22 @@ ${options.sinks ?? `      - { type: file, path: out/${name}.txt, format: text }`
     expect(text.split('\n').filter((l) => l !== '')).to.deep.equal(SCRIPT_TEXTS.map((t) => t.toLowerCase().replace(/[^a-z ]/g, '')));
   });
 
+  it(`${ExitCode.ok}: a graceful stop with the transcriber unreachable ends within its bound, saying what was lost`, async () => {
+    const earshot = await run(`version: 1
+service: { log: { format: json }, shutdown_timeout_ms: 3000 }
+pipelines:
+  meeting:
+    source: { type: file, path: tones.wav, loop: true }
+    transcriber: { type: assemblyai, api_key: \${EARSHOT_TEST_KEY}, url: "ws://127.0.0.1:9/v3/ws" }
+    sinks: [{ type: file, path: out/meeting.txt, format: text }]
+`);
+    await earshot.waitForLog((r) => r.msg.startsWith('transcriber connection failed'), 'a failed connection attempt');
+    earshot.signal('SIGTERM');
+    // Within shutdown_timeout_ms the pipeline gives up on the unsent audio and stops: not a forced stop.
+    expect((await earshot.exitWithin(15000)).code).to.equal(ExitCode.ok);
+    expect(earshot.logs.some((r) => r.level === 50 && /^stopping with \d+ frames of audio never sent/.test(r.msg))).to.equal(true);
+  });
+
   it(`${ExitCode.configInvalid}: the file is invalid; each problem is printed located and nothing starts`, async () => {
     const earshot = await run(`version: 1\npipelines:\n  meeting:\n    source: { type: file, path: tones.wav }\n    transcriber: { type: assemblyai, api_key: \${NOT_SET_ANYWHERE}, url: \${EARSHOT_TEST_URL} }\n    sinks: []\n`);
     expect((await earshot.exitWithin(10000)).code).to.equal(ExitCode.configInvalid);
