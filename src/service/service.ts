@@ -255,8 +255,9 @@ export class Service {
       void this.stop();
       return;
     }
-    for (const name of Object.keys(this.config.pipelines)) {
-      if (this.stopRequested) break;
+    const names = Object.keys(this.config.pipelines);
+    for (const name of names) {
+      if (this.stopRequested) return;
       if (!(await this.startPipeline(name))) {
         // What had started stops as on SIGTERM, bounded the same way.
         this.startFailed = true;
@@ -264,6 +265,8 @@ export class Service {
         return;
       }
     }
+    const file = this.options.file;
+    this.logger.info({ pid: process.pid, file, pipelines: names }, `running ${names.join(', ')}; kill -HUP ${process.pid} reloads ${file}, SIGTERM stops`);
   }
 
   private async startParts(): Promise<void> {
