@@ -86,8 +86,10 @@ describe('earshot run: reloads that change nothing running', function () {
     expect(server.closed).to.have.length(0);
     expect(sample(await scrape(url), 'earshot_config_reloads_total', { result: 'rejected' })).to.equal(1);
 
-    earshot.signal('SIGTERM');
+    // Ctrl+C stops as SIGTERM does: the session ends with Terminate.
+    earshot.signal('SIGINT');
     expect((await earshot.exitWithin(20000)).code).to.equal(0);
+    expect(server.closed.map((s) => [s.id, s.terminationSent])).to.deep.equal([[session, true]]);
   });
 
   it('applies a new log level at once and moves the health endpoint, without restarting the pipeline', async () => {
