@@ -5,7 +5,7 @@ import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
 import { renderJsonSchema } from '../config/json-schema.js';
 import { validateCommand } from '../config/validate.js';
 import { registerServeCommand } from '../serve/command.js';
-import { runService } from '../service/service.js';
+import { runService } from '../service/run.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();

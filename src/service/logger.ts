@@ -8,6 +8,7 @@
  */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { formatDiagnostic, type Diagnostic } from '../config/diagnostic.js';
 
 export const REDACTED = '[redacted]';
 /** Shorter values would scrub ordinary words out of every line. */
@@ -86,4 +87,11 @@ export function relayLogLine(logger: Logger, line: string): void {
   const name = typeof level === 'number' ? pino.levels.labels[level] : 'info';
   const method = (name && name in logger ? name : 'info') as 'info';
   logger[method](fields, typeof msg === 'string' ? msg : '');
+}
+
+/** A config problem as a log line: the `file:line:col: path: message` text, and each part as a field. */
+export function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
+  const fields = { file: diagnostic.file, line: diagnostic.line, col: diagnostic.col, path: diagnostic.path };
+  if (diagnostic.severity === 'error') logger.error(fields, formatDiagnostic(diagnostic));
+  else logger.warn(fields, formatDiagnostic(diagnostic));
 }

@@ -1,5 +1,5 @@
 /**
- * `earshot run`: every pipeline of a file, as one long-lived service. One
+ * Every pipeline of a file, as one long-lived service (`earshot run`). One
  * audio host thread owns capture for all of them; a pool of transport
  * workers carries their audio; the main thread keeps config, logs and sinks.
  *
@@ -13,7 +13,6 @@
  *   and the running config stays.
  * Start, reloads and stop run one at a time, in the order they were asked for.
  */
-import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
@@ -21,19 +20,17 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { logCaptureEvent } from '../capture/capture-log.js';
-import { ConfigError, formatDiagnostic, loadPipelineFile, secretValues, type Diagnostic, type Env, type LoadedConfig } from '../config/load.js';
+import { ConfigError, loadPipelineFile, type Diagnostic, type Env, type LoadedConfig } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
-import { isSensitiveName } from '../config/secrets.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { SharedFileSinks } from '../sinks/shared-file.js';
 import { ExitCode } from './exit-codes.js';
 import { closeHttpServer, startHttpServer } from './http.js';
-import { createLogger, SecretScrubber } from './logger.js';
+import { logDiagnostic, type SecretScrubber } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { isEmptyPlan, planReload, type ReloadPlan } from './reload-plan.js';
-
-export { ExitCode } from './exit-codes.js';
+import { secretsOf } from './secret-sources.js';
 
 /** After a forced stop, how long what was aborted may take to wind down before the service ends anyway. */
 const FORCED_STOP_BOUND_MS = 3000;
@@ -45,69 +42,6 @@ const SHUTDOWN_PARTS_BOUND_MS = 3000;
  * adds beyond the pool's threads share them rather than wait in piscina's queue.
  */
 const TASKS_PER_TRANSPORT_THREAD = 64;
-
-export interface RunOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Where the signals come from (the process, or a test). */
-  signals?: NodeJS.EventEmitter;
-  stderr?: NodeJS.WritableStream;
-}
-
-/** Runs the file's pipelines until stopped; resolves with the exit code (exit-codes.ts). */
-export async function runService(file: string, options: RunOptions = {}): Promise<number> {
-  const stderr = options.stderr ?? process.stderr;
-  const env = options.env ?? process.env;
-  let loaded: LoadedConfig;
-  try {
-    loaded = await loadPipelineFile(file, { env });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      stderr.write(error.message + '\n');
-      return ExitCode.configInvalid;
-    }
-    throw error;
-  }
-  const secrets = new SecretScrubber([...secretValues(loaded.config), ...(await sensitiveVariables(file, env))]);
-  // The logger asks the service for sessions; the service needs the logger.
-  const current: { service?: Service } = {};
-  const logger = createLogger({
-    level: loaded.config.service.log.level,
-    format: loaded.config.service.log.format,
-    secrets,
-    sessionOf: (pipeline) => current.service?.sessionOf(pipeline),
-  });
-  for (const warning of loaded.warnings) logDiagnostic(logger, warning);
-  const running = new Service({ file, loaded, logger, secrets, env });
-  current.service = running;
-
-  const signals = options.signals ?? process;
-  let stopSignals = 0;
-  const onStopSignal = (signal: string): void => {
-    stopSignals++;
-    if (stopSignals === 1) {
-      logger.info({ signal }, `${signal}: stopping gracefully (send it again to stop at once)`);
-      void running.stop();
-    } else if (stopSignals === 2) {
-      logger.warn({ signal }, `${signal} again: stopping now`);
-      running.abort();
-    }
-  };
-  const onReloadSignal = (): void => {
-    logger.info({ signal: 'SIGHUP', file }, `SIGHUP: reloading ${file}`);
-    void running.reload();
-  };
-  signals.on('SIGINT', onStopSignal);
-  signals.on('SIGTERM', onStopSignal);
-  signals.on('SIGHUP', onReloadSignal);
-  try {
-    return await running.run();
-  } finally {
-    signals.off('SIGINT', onStopSignal);
-    signals.off('SIGTERM', onStopSignal);
-    signals.off('SIGHUP', onReloadSignal);
-    logger.flush();
-  }
-}
 
 export interface ServiceOptions {
   /** The pipeline file, read again on reload. */
@@ -337,7 +271,7 @@ export class Service {
       return { result: 'rejected', diagnostics: error.diagnostics };
     }
     // Before anything can log the new config's values.
-    this.secrets.add([...secretValues(loaded.config), ...(await sensitiveVariables(file, this.options.env ?? process.env))]);
+    this.secrets.add(await secretsOf(loaded, this.options.env ?? process.env));
     for (const warning of loaded.warnings) logDiagnostic(this.logger, warning);
 
     const failed = new Set(this.runners.filter((r) => r.state === 'failed').map((r) => r.name));
@@ -450,23 +384,6 @@ export class Service {
       this.http ? bounded('the HTTP endpoint', closeHttpServer(this.http.server)) : undefined,
     ]);
   }
-}
-
-/**
- * Values of environment variables the file refers to whose names say they
- * are secret (`${MY_TOKEN}` in a field the schema does not mark secret).
- */
-async function sensitiveVariables(file: string, env: Env): Promise<string[]> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const names = new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1] as string));
-  return [...names].filter(isSensitiveName).map((name) => env[name] ?? '');
-}
-
-/** A config problem as a log line: the `file:line:col: path: message` text, and each part as a field. */
-function logDiagnostic(logger: Logger, diagnostic: Diagnostic): void {
-  const fields = { file: diagnostic.file, line: diagnostic.line, col: diagnostic.col, path: diagnostic.path };
-  if (diagnostic.severity === 'error') logger.error(fields, formatDiagnostic(diagnostic));
-  else logger.warn(fields, formatDiagnostic(diagnostic));
 }
 
 function describePlan(plan: ReloadPlan): string {
