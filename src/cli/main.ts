@@ -2,9 +2,10 @@
 import { Command, CommanderError } from 'commander';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
+import { renderJsonSchema } from '../config/json-schema.js';
 import { validateCommand } from '../config/validate.js';
 import { registerServeCommand } from '../serve/command.js';
-import { runService } from '../service/service.js';
+import { runService } from '../service/run.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
@@ -24,10 +25,20 @@ export function buildProgram(): Command {
 
   program
     .command('run')
-    .description('run every pipeline in a file until SIGINT/SIGTERM (a second signal stops at once)')
+    .description('run every pipeline in a file until SIGINT/SIGTERM (a second signal stops at once); SIGHUP reloads the file')
     .argument('<pipeline.yaml>', 'the pipeline file')
     .action(async (file: string) => {
-      process.exitCode = await runService(file);
+      const code = await runService(file);
+      // Exit now: a forced stop may leave a socket or a plugin's timer that would keep the process alive.
+      await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+      process.exit(code);
+    });
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of pipeline files (for editors: completion, hover docs, checks as you type)')
+    .action(() => {
+      process.stdout.write(renderJsonSchema());
     });
 
   program

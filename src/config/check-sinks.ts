@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { CheckContext } from './check-context.js';
 import { formatPath, type Path } from './path.js';
-import { parsePathTemplate, PATH_PLACEHOLDERS, renderPathTemplate, type PathPlaceholder } from './path-template.js';
+import { outputIdentity, parsePathTemplate, PATH_PLACEHOLDERS } from './path-template.js';
 import type { FileSinkConfig, PipelineConfig, SinkConfig, WebhookSinkConfig } from './schema.js';
 import { didYouMean, listWords } from './suggest.js';
 import { parseUrl } from './urls.js';
@@ -13,7 +13,7 @@ import { parseUrl } from './urls.js';
 type Sinks = readonly SinkConfig[];
 
 export function checkSinks(ctx: CheckContext): void {
-  const writers = new Map<string, Path>();
+  const writers = new Map<string, Writer>();
   for (const [name, pipeline] of Object.entries(ctx.config.pipelines)) {
     const sinksPath: Path = ['pipelines', name, 'sinks'];
     if (!ctx.intact(sinksPath)) continue;
@@ -143,28 +143,58 @@ function checkWebhook(ctx: CheckContext, sink: WebhookSinkConfig, sinkPath: Path
   }
 }
 
-/** Two sinks, in this pipeline or any other, that would write one file. */
-function checkSharedFiles(ctx: CheckContext, writers: Map<string, Path>, name: string, pipeline: PipelineConfig, sinksPath: Path): void {
+interface Writer {
+  readonly templatePath: Path;
+  readonly pipeline: string;
+  readonly sink: SinkConfig;
+}
+
+/** Sharing a file is for transcripts read in order of arrival; subtitle and audio timelines are per pipeline. */
+const SHAREABLE_FORMATS: readonly string[] = ['text', 'jsonl'];
+
+/**
+ * Two sinks that would write one file. Within a pipeline that is a mistake.
+ * Across pipelines it is the meeting set-up (`me` and `them` in one
+ * transcript): allowed for text and jsonl file sinks with the same settings,
+ * which the service then runs as one sink fed by both pipelines.
+ */
+function checkSharedFiles(ctx: CheckContext, writers: Map<string, Writer>, name: string, pipeline: PipelineConfig, sinksPath: Path): void {
   pipeline.sinks.forEach((sink, index) => {
     const templatePath = [...sinksPath, index, 'path'];
     if (!ctx.usable(templatePath) || !ctx.usable([...sinksPath, index, 'type']) || (sink.type !== 'file' && sink.type !== 'wav')) return;
-    const values: Record<PathPlaceholder, string> = {
-      pipeline: name,
-      label: pipeline.label ?? '',
-      // Session ids are unique, so {session} separates pipelines but not two sinks of one.
-      session: `\0session-of-${name}`,
-      date: '{date}',
-      time: '{time}',
-    };
-    const target = path.normalize(renderPathTemplate(sink.path, values));
+    const target = outputIdentity(sink.path, name, pipeline.label);
     const earlier = writers.get(target);
     if (earlier === undefined) {
-      writers.set(target, templatePath);
+      writers.set(target, { templatePath, pipeline: name, sink });
       return;
     }
-    const line = ctx.locate(earlier, 'value').line;
-    const otherPipeline = earlier[1] !== name;
-    const hint = otherPipeline && !sink.path.includes('{pipeline}') ? '; add {pipeline} to the template' : '';
-    ctx.report('error', templatePath, 'value', `writes the same file as ${formatPath(earlier.slice(0, -1))} (line ${line}); give each sink its own path${hint}`);
+    const other = formatPath(earlier.templatePath.slice(0, -1));
+    const line = ctx.locate(earlier.templatePath, 'value').line;
+    if (earlier.pipeline === name) {
+      ctx.report('error', templatePath, 'value', `writes the same file as ${other} (line ${line}); give each sink its own path`);
+      return;
+    }
+    const hint = sink.path.includes('{pipeline}') ? '' : '; or add {pipeline} to the template';
+    if (sink.type !== 'file' || earlier.sink.type !== 'file' || !SHAREABLE_FORMATS.includes(sink.format) || !SHAREABLE_FORMATS.includes(earlier.sink.format)) {
+      ctx.report('error', templatePath, 'value', `writes the same file as ${other} (line ${line}); pipelines can share only text and jsonl files; give each sink its own path${hint}`);
+      return;
+    }
+    const differences = differingSettings(sink, earlier.sink);
+    if (differences.length > 0) {
+      ctx.report('error', templatePath, 'value', `writes the same file as ${other} (line ${line}) with other settings (${differences.join(', ')}); pipelines sharing a file need the same settings${hint}`);
+      return;
+    }
+    const unlabelled = [earlier.pipeline, name].filter((p) => ctx.config.pipelines[p]?.label === undefined);
+    if (sink.format === 'text' && sink.labels && unlabelled.length > 0) {
+      ctx.report('warning', templatePath, 'value', `shares its file with ${other} (line ${line}); give ${unlabelled.map((p) => `pipeline '${p}'`).join(' and ')} a label (me, them) so ${unlabelled.length > 1 ? 'their' : 'its'} lines can be told apart`);
+    }
   });
+}
+
+/** Settings of two file sinks that differ, ignoring what each pipeline may set for itself (name, queue). */
+function differingSettings(a: FileSinkConfig, b: FileSinkConfig): string[] {
+  const own = new Set(['path', 'name', 'queue_events', 'queue_policy']);
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((key) => !own.has(key)));
+  const value = (sink: FileSinkConfig, key: string) => JSON.stringify((sink as unknown as Record<string, unknown>)[key]);
+  return [...keys].filter((key) => value(a, key) !== value(b, key)).sort();
 }

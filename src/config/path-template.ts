@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * Path templates of file and wav sinks: `transcripts/{pipeline}-{date}.jsonl`.
  * One parser for validation and rendering, so a template that validates
@@ -54,4 +56,16 @@ export function renderPathTemplate(template: string, values: Readonly<Record<Pat
   return parsePathTemplate(template)
     .parts.map((part) => ('text' in part ? part.text : (values[part.placeholder as PathPlaceholder] ?? `{${part.placeholder}}`)))
     .join('');
+}
+
+/**
+ * Which file a file or wav sink writes, as far as a config can tell: the
+ * template with the pipeline and its label filled in (the label falls back
+ * to the pipeline's name, as when rendering), `{session}` unique to the
+ * pipeline (session ids are), `{date}` and `{time}` kept (every sink renders
+ * them alike at one moment). Sinks with one identity write one file.
+ */
+export function outputIdentity(template: string, pipeline: string, label: string | undefined): string {
+  const values = { pipeline, label: label ?? pipeline, session: `\0session-of-${pipeline}`, date: '{date}', time: '{time}' };
+  return path.normalize(renderPathTemplate(template, values));
 }

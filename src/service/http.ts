@@ -1,8 +1,9 @@
 /**
- * The service's HTTP endpoint: /healthz (per-pipeline state; 200 when every
- * pipeline runs, 503 otherwise), /metrics (Prometheus text), and control
- * requests for a pipeline's transcriber (control.ts). Loopback by default: it
- * exposes no transcript and no secret, but it is not meant for the internet.
+ * The service's HTTP endpoint: /healthz (per-pipeline state; 200 unless a
+ * pipeline has failed, 503 then), /metrics (Prometheus text), and control
+ * requests for a pipeline's transcriber (control.ts). Loopback by
+ * default: it exposes no transcript and no secret (both bodies go through
+ * the secret scrubber too), but it is not meant for the internet.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,39 +11,57 @@ import { handleControl, isControlPath } from './control.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 
+export interface PipelineHealth {
+  state: string;
+  label?: string;
+  /** When this run of the pipeline started (a reload that restarts it sets a new time). */
+  started_at: string;
+  transcriber?: string;
+  session_id?: string;
+  capture?: string;
+  error?: string;
+}
+
 export interface HealthReport {
+  /** ok: every pipeline running and streaming; degraded: some starting, reconnecting, stopping or ended; failing: one failed. */
   status: 'ok' | 'degraded' | 'failing';
-  pipelines: Record<string, { state: string; transcriber?: string; session_id?: string; capture?: string; error?: string }>;
+  pipelines: Record<string, PipelineHealth>;
 }
 
 export function healthReport(runners: readonly PipelineRunner[]): HealthReport {
   const pipelines: HealthReport['pipelines'] = {};
-  let worst: HealthReport['status'] = 'ok';
+  let failing = false;
+  let degraded = false;
   for (const runner of runners) {
     const transcriber = runner.transcriberStatus?.state;
     pipelines[runner.name] = {
       state: runner.state,
+      ...(runner.label !== undefined ? { label: runner.label } : {}),
+      started_at: runner.startedAt.toISOString(),
       ...(transcriber ? { transcriber } : {}),
       ...(runner.transcriberStatus?.sessionId ? { session_id: runner.transcriberStatus.sessionId } : {}),
       ...(runner.captureStats ? { capture: runner.captureStats.state } : {}),
       ...(runner.failure ? { error: runner.failure } : {}),
     };
-    if (runner.state !== 'running') worst = 'failing';
-    else if (worst === 'ok' && (transcriber !== 'streaming' || runner.captureStats?.state !== 'running')) worst = 'degraded';
+    if (runner.state === 'failed') failing = true;
+    else if (runner.state !== 'running' || transcriber !== 'streaming' || runner.captureStats?.state !== 'running') degraded = true;
   }
-  return { status: worst, pipelines };
+  return { status: failing ? 'failing' : degraded ? 'degraded' : 'ok', pipelines };
 }
 
-export async function startHttpServer(
-  host: string,
-  port: number,
-  runners: () => readonly PipelineRunner[],
-  metrics: ServiceMetrics,
-): Promise<{ server: Server; url: string }> {
+export interface HttpSources {
+  runners: () => readonly PipelineRunner[];
+  metrics: ServiceMetrics;
+  /** Applied to every body: no secret leaves by HTTP either. */
+  scrub: (text: string) => string;
+}
+
+/** Listens on host:port; resolves once listening, or rejects naming the address and the reason. */
+export async function startHttpServer(host: string, port: number, sources: HttpSources): Promise<{ server: Server; url: string }> {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
     if (isControlPath(path)) {
-      void handleControl(request, response, path, runners());
+      void handleControl(request, response, path, sources.runners());
       return;
     }
     if (request.method !== 'GET') {
@@ -50,19 +69,19 @@ export async function startHttpServer(
       return;
     }
     if (path === '/healthz') {
-      const report = healthReport(runners());
+      const report = healthReport(sources.runners());
       response.writeHead(report.status === 'failing' ? 503 : 200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify(report, null, 2) + '\n');
+      response.end(sources.scrub(JSON.stringify(report, null, 2)) + '\n');
       return;
     }
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
+      sources.metrics.registry.metrics().then(
         (text) => {
-          response.writeHead(200, { 'content-type': metrics.registry.contentType });
-          response.end(text);
+          response.writeHead(200, { 'content-type': sources.metrics.registry.contentType });
+          response.end(sources.scrub(text));
         },
         (error: Error) => {
-          response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${error.message}\n`);
+          response.writeHead(500, { 'content-type': 'text/plain' }).end(sources.scrub(`metrics failed: ${error.message}\n`));
         },
       );
       return;
@@ -76,5 +95,18 @@ export async function startHttpServer(
     server.listen(port, host, resolve);
   });
   const address = server.address() as AddressInfo;
-  return { server, url: `http://${host}:${address.port}` };
+  return { server, url: `http://${formatHost(host)}:${address.port}` };
+}
+
+/** Closes the server and every connection it holds (keep-alive scrapers), within a bound. */
+export async function closeHttpServer(server: Server, boundMs = 2000): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), boundMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
 }

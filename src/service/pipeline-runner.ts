@@ -20,10 +20,14 @@ import { Supervisor } from '../pipeline/supervisor.js';
 import { WorkerTask } from '../pipeline/worker-task.js';
 import { PluginLoadError } from '../sinks/plugin.js';
 import { createSinkActors } from '../sinks/registry.js';
+import type { SharedFileSinks } from '../sinks/shared-file.js';
 import type { SinkActor } from '../sinks/sink-actor.js';
 import type { StreamStats, StreamStatus } from '../transport/stream.js';
 import type { FromWorker, PipelineTask, ToWorker } from '../transport/worker-protocol.js';
 import { relayLogLine } from './logger.js';
+
+/** How long past its own finish bound the transport worker gets before it is told to abort. */
+const FINISH_BACKSTOP_MARGIN_MS = 250;
 
 export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
@@ -41,6 +45,10 @@ export interface PipelineRunnerOptions {
   finishTimeoutMs: number;
   /** Capture-to-socket latencies the transport measured, in ms. */
   onLatencies?: (pipeline: string, latenciesMs: number[]) => void;
+  /** Where file sinks naming one file, in any pipeline, share one writer. */
+  sharedFiles?: SharedFileSinks;
+  /** Hears secret values only known once a sink is loaded (plugin options marked secret). */
+  onSecrets?: (values: readonly string[]) => void;
 }
 
 export class PipelineStartError extends Error {
@@ -49,7 +57,12 @@ export class PipelineStartError extends Error {
 
 export class PipelineRunner {
   readonly name: string;
+  readonly label: string | undefined;
+  /** When this run of the pipeline was created (a reload that restarts it makes a new runner). */
+  readonly startedAt = new Date();
   state: PipelineState = 'starting';
+  /** True once everything has stopped (the same moment `done` resolves). */
+  finished = false;
   transcriberStatus: StreamStatus | undefined;
   transportStats: StreamStats | undefined;
   /** Latest figures from the audio host. */
@@ -57,6 +70,8 @@ export class PipelineRunner {
   backlogFrames = 0;
   readonly frameSamples: number;
   failure: string | undefined;
+  /** Final turns handed to the sinks. */
+  finalsDelivered = 0;
   readonly transcripts = new Subject<TranscriptEvent>();
   private readonly logger: Logger;
   private ring: FrameRing | undefined;
@@ -70,10 +85,14 @@ export class PipelineRunner {
 
   constructor(private readonly options: PipelineRunnerOptions) {
     this.name = options.name;
+    this.label = options.config.label;
     this.frameSamples = Math.round((options.config.source.sample_rate * options.config.source.frame_ms) / 1000);
     this.logger = options.logger.child({ pipeline: options.name });
     this.done = new Promise((resolve) => {
-      this.ended = resolve;
+      this.ended = () => {
+        this.finished = true;
+        resolve();
+      };
     });
     this.supervisor = new Supervisor({
       maxRestarts: 5,
@@ -88,7 +107,28 @@ export class PipelineRunner {
     return this.sinks;
   }
 
+  /** The transcriber session audio goes to now, once one has begun. */
+  get sessionId(): string | undefined {
+    return this.transcriberStatus?.sessionId;
+  }
+
+  /**
+   * Starts sinks, transport and capture, in that order (so no transcript is
+   * produced before its sinks can take it). On failure, what had started is
+   * stopped, the runner is marked failed (the caller logs the reason) and a
+   * PipelineStartError is thrown; `done` resolves once all has stopped.
+   */
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (error) {
+      this.state = 'failed';
+      this.failure = (error as Error).message;
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const { config, name } = this.options;
     const source = config.source;
     this.ring = FrameRing.create({
@@ -105,6 +145,8 @@ export class PipelineRunner {
         stateDir: this.options.stateDir,
         logger: this.logger,
         pipelineCount: this.options.pipelineCount,
+        ...(this.options.sharedFiles ? { sharedFiles: this.options.sharedFiles } : {}),
+        ...(this.options.onSecrets ? { onSecrets: this.options.onSecrets } : {}),
       });
     } catch (error) {
       // A PluginLoadError already names the pipeline and the sink.
@@ -162,7 +204,13 @@ export class PipelineRunner {
       this.logger.warn({ err: error }, 'capture did not close cleanly');
     });
     this.ring?.close();
-    return this.done;
+    // The worker bounds its finish by finishTimeoutMs; this holds it to that from here too, whatever its timers do.
+    const backstop = setTimeout(() => {
+      this.logger.warn({ timeout_ms: this.options.finishTimeoutMs }, 'the transcriber did not finish in time; stopping it');
+      this.transport?.post({ type: 'abort' });
+    }, this.options.finishTimeoutMs + FINISH_BACKSTOP_MARGIN_MS);
+    await this.done;
+    clearTimeout(backstop);
   }
 
   /** Ends the transcriber's current turn now (ForceEndpoint); false when the pipeline is not running. */
@@ -188,6 +236,7 @@ export class PipelineRunner {
   private onWorkerMessage(message: FromWorker): void {
     switch (message.type) {
       case 'transcript':
+        if (message.event.final) this.finalsDelivered++;
         this.transcripts.next(message.event);
         return;
       case 'status':
@@ -223,7 +272,9 @@ export class PipelineRunner {
       await sink.drain().catch((error: unknown) => this.logger.error({ err: error, sink: sink.name }, 'sink failed to drain'));
     }
     if (this.state !== 'failed') this.state = 'stopped';
-    this.logger.info({ state: this.state }, `pipeline ${this.state}`);
+    // What each sink got, once all are flushed: the figures to check a transcript file against.
+    const sinks = Object.fromEntries(this.sinks.map((sink) => [sink.name, { ...sink.counters }]));
+    this.logger.info({ state: this.state, finals: this.finalsDelivered, sinks }, `pipeline ${this.state}`);
     this.ended();
   }
 

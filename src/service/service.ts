@@ -1,9 +1,17 @@
 /**
- * `earshot run`: every pipeline of a file, as one long-lived service. One
+ * Every pipeline of a file, as one long-lived service (`earshot run`). One
  * audio host thread owns capture for all of them; a pool of transport
  * workers carries their audio; the main thread keeps config, logs and sinks.
- * SIGINT/SIGTERM stop gracefully (drain, Terminate, flush); a second signal
- * stops at once.
+ *
+ * Lifecycle (docs/service.md):
+ * - SIGINT/SIGTERM stop gracefully: capture stops, each transport sends what
+ *   is left, Terminates its session and waits for the last turns (bounded),
+ *   every sink drains and flushes. A second signal, or the graceful stop
+ *   running past service.shutdown_timeout_ms, stops at once.
+ * - SIGHUP reloads the file (see reload-plan.ts): unchanged pipelines keep
+ *   running untouched; an invalid file is refused with its located problems
+ *   and the running config stays.
+ * Start, reloads and stop run one at a time, in the order they were asked for.
  */
 import type { Server } from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -12,191 +20,379 @@ import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import { AudioHostClient } from '../capture/audio-host-client.js';
 import { logCaptureEvent } from '../capture/capture-log.js';
-import { ConfigError, formatDiagnostic, loadPipelineFile, secretValues } from '../config/load.js';
+import { ConfigError, loadPipelineFile, type Diagnostic, type Env, type LoadedConfig } from '../config/load.js';
 import type { PipelineFileConfig } from '../config/schema.js';
 import { Supervisor } from '../pipeline/supervisor.js';
-import { startHttpServer } from './http.js';
-import { createLogger } from './logger.js';
+import { SharedFileSinks } from '../sinks/shared-file.js';
+import { ExitCode } from './exit-codes.js';
+import { closeHttpServer, startHttpServer } from './http.js';
+import { logDiagnostic, type SecretScrubber } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
-import { PipelineRunner, PipelineStartError } from './pipeline-runner.js';
+import { PipelineRunner } from './pipeline-runner.js';
+import { isEmptyPlan, planReload, type ReloadPlan } from './reload-plan.js';
+import { secretsOf } from './secret-sources.js';
 
-export const ExitCode = {
-  ok: 0,
-  configInvalid: 1,
-  pipelineFailed: 3,
-  startFailed: 4,
-  forced: 130,
-} as const;
+/** After a forced stop, how long what was aborted may take to wind down before the service ends anyway. */
+const FORCED_STOP_BOUND_MS = 3000;
+/** Bound on closing the audio host, the worker pool and the HTTP server at the end. */
+const SHUTDOWN_PARTS_BOUND_MS = 3000;
+/**
+ * Transport tasks a worker thread may host. Each pipeline's transport is one
+ * task for the whole run, mostly waiting on its socket; pipelines a reload
+ * adds beyond the pool's threads share them rather than wait in piscina's queue.
+ */
+const TASKS_PER_TRANSPORT_THREAD = 64;
 
-export interface RunOptions {
-  env?: NodeJS.ProcessEnv;
-  /** Where the stop signals come from (the process, or a test). */
-  signals?: NodeJS.EventEmitter;
-  stderr?: NodeJS.WritableStream;
+export interface ServiceOptions {
+  /** The pipeline file, read again on reload. */
+  file: string;
+  loaded: LoadedConfig;
+  logger: Logger;
+  /** Scrubs every log line; reloads and plugins add to it. */
+  secrets: SecretScrubber;
+  /** Where `${VAR}` is looked up on reload (the environment the service started with). */
+  env?: Env;
 }
 
-export async function runService(file: string, options: RunOptions = {}): Promise<number> {
-  const stderr = options.stderr ?? process.stderr;
-  let config: PipelineFileConfig;
-  let baseDir: string;
-  try {
-    const loaded = await loadPipelineFile(file, { env: options.env ?? process.env });
-    config = loaded.config;
-    baseDir = loaded.baseDir;
-    for (const warning of loaded.warnings) stderr.write(formatDiagnostic(warning) + '\n');
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      stderr.write(error.message + '\n');
-      return ExitCode.configInvalid;
-    }
-    throw error;
-  }
-  const logger = createLogger({
-    level: config.service.log.level,
-    format: config.service.log.format,
-    secrets: secretValues(config),
-  });
-  const service = new Service(config, baseDir, logger);
-  const signals = options.signals ?? process;
-  let signalCount = 0;
-  const onSignal = (signal: string): void => {
-    signalCount++;
-    if (signalCount === 1) {
-      logger.info({ signal }, `${signal}: stopping gracefully (send it again to stop at once)`);
-      void service.stop();
-    } else {
-      logger.warn({ signal }, `${signal} again: stopping now`);
-      service.abort();
-    }
-  };
-  signals.on('SIGINT', onSignal);
-  signals.on('SIGTERM', onSignal);
-  try {
-    return await service.run();
-  } finally {
-    signals.off('SIGINT', onSignal);
-    signals.off('SIGTERM', onSignal);
-    logger.flush();
-  }
-}
+export type ReloadOutcome =
+  | { result: 'applied'; plan: ReloadPlan }
+  | { result: 'rejected'; diagnostics: readonly Diagnostic[] }
+  | { result: 'ignored'; reason: string }
+  /** Something unexpected went wrong while applying it (logged). */
+  | { result: 'failed'; reason: string };
 
 export class Service {
+  private config: PipelineFileConfig;
+  private readonly baseDir: string;
+  private readonly logger: Logger;
+  private readonly secrets: SecretScrubber;
   private readonly host = new AudioHostClient();
   private readonly hostSupervisor: Supervisor;
   private transportPool: Piscina | undefined;
-  readonly runners: PipelineRunner[] = [];
+  private readonly byName = new Map<string, PipelineRunner>();
+  private readonly sharedFiles = new SharedFileSinks();
   readonly metrics = new ServiceMetrics(() => this.runners);
-  private http: Server | undefined;
-  /** Where /healthz and /metrics are served, once listening. */
-  httpUrl: string | undefined;
+  private http: { server: Server; url: string; host: string; port: number } | undefined;
+  /** Start, reloads and stop, one at a time. */
+  private operations: Promise<unknown> = Promise.resolve();
+  private pendingOperations = 0;
+  private stopRequested = false;
   private forced = false;
-  private stopping = false;
+  private startFailed = false;
+  private finishing: Promise<void> | undefined;
+  private resolveExit: (code: number) => void = () => undefined;
+  private readonly exit: Promise<number>;
 
-  constructor(
-    private readonly config: PipelineFileConfig,
-    private readonly baseDir: string,
-    private readonly logger: Logger,
-  ) {
+  constructor(private readonly options: ServiceOptions) {
+    this.config = options.loaded.config;
+    this.baseDir = options.loaded.baseDir;
+    this.logger = options.logger;
+    this.secrets = options.secrets;
+    this.exit = new Promise((resolve) => {
+      this.resolveExit = resolve;
+    });
     this.hostSupervisor = new Supervisor({
       maxRestarts: 10,
       windowMs: 60000,
       backoff: { initialDelayMs: 200, maxDelayMs: 5000 },
-      logger,
+      logger: this.logger,
       onGiveUp: (_child, error) => {
-        logger.fatal({ err: error }, 'the audio host keeps crashing; stopping');
+        this.logger.fatal({ err: error }, 'the audio host keeps crashing; stopping');
         void this.stop();
       },
     });
     this.host.onEvent((event) => {
       if (event.type === 'stats') {
-        for (const runner of this.runners) {
+        for (const runner of this.byName.values()) {
           const stats = event.pipelines[runner.name];
-          if (stats) runner.captureStats = stats;
+          // Until its capture is open, figures under its name are the previous run's.
+          if (stats && runner.state !== 'starting') runner.captureStats = stats;
         }
         return;
       }
-      logCaptureEvent(logger, event);
+      logCaptureEvent(this.logger, event);
     });
   }
 
-  /** Starts every pipeline and resolves with the exit code once all have stopped. */
-  async run(): Promise<number> {
+  /** The pipelines running now (and those that ended or failed, until a reload replaces them). */
+  get runners(): PipelineRunner[] {
+    return [...this.byName.values()];
+  }
+
+  /** Where /healthz and /metrics are served, while listening. */
+  get httpUrl(): string | undefined {
+    return this.http?.url;
+  }
+
+  /** The current transcriber session of a pipeline (for log lines). */
+  sessionOf(pipeline: string): string | undefined {
+    return this.byName.get(pipeline)?.sessionId;
+  }
+
+  /** Starts every pipeline; resolves with the exit code once the service has ended. */
+  run(): Promise<number> {
+    // An unexpected failure is logged by enqueue(); the service then ends with what has stopped.
+    this.enqueue(() => this.startAll()).catch(() => undefined);
+    return this.exit;
+  }
+
+  /** Graceful stop, bounded by service.shutdown_timeout_ms (then forced). */
+  stop(): Promise<void> {
+    if (!this.stopRequested) {
+      this.stopRequested = true;
+      const timeoutMs = this.config.service.shutdown_timeout_ms;
+      setTimeout(() => {
+        if (this.finishing) return;
+        this.logger.error({ timeout_ms: timeoutMs }, `graceful stop took more than ${timeoutMs} ms; stopping now`);
+        this.abort();
+      }, timeoutMs).unref();
+    }
+    return this.enqueue(() => this.stopAll()).catch(() => undefined);
+  }
+
+  /** Stops now: nothing more is sent or retried; sinks get what is queued; the service ends within a bound. */
+  abort(): void {
+    if (this.forced) return;
+    this.forced = true;
+    for (const runner of this.byName.values()) runner.abort();
+    void this.stop();
+    setTimeout(() => {
+      if (this.finishing) return;
+      this.logger.error({ bound_ms: FORCED_STOP_BOUND_MS }, 'pipelines did not wind down after the forced stop; ending anyway');
+      void this.finish();
+    }, FORCED_STOP_BOUND_MS).unref();
+  }
+
+  /** Reads the file again and applies it (queued behind any start, reload or stop under way). */
+  reload(): Promise<ReloadOutcome> {
+    return this.enqueue(() => this.reloadNow()).catch((error: unknown) => ({ result: 'failed', reason: (error as Error).message }));
+  }
+
+  private enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    this.pendingOperations++;
+    const run = this.operations.then(operation);
+    this.operations = run
+      .catch((error: unknown) => this.logger.error({ err: error }, `internal error: ${(error as Error).message}`))
+      .finally(() => {
+        this.pendingOperations--;
+        this.endIfIdle();
+      });
+    return run;
+  }
+
+  private async startAll(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (error) {
+      this.startFailed = true;
+      this.logger.error({ err: error }, (error as Error).message);
+      void this.stop();
+      return;
+    }
     const names = Object.keys(this.config.pipelines);
-    const threads = Math.max(1, Math.min(names.length, availableParallelism()));
+    for (const name of names) {
+      if (this.stopRequested) return;
+      if (!(await this.startPipeline(name))) {
+        // What had started stops as on SIGTERM, bounded the same way.
+        this.startFailed = true;
+        void this.stop();
+        return;
+      }
+    }
+    const file = this.options.file;
+    this.logger.info({ pid: process.pid, file, pipelines: names }, `running ${names.join(', ')}; kill -HUP ${process.pid} reloads ${file}, SIGTERM stops`);
+  }
+
+  private async startParts(): Promise<void> {
+    const pipelines = Object.keys(this.config.pipelines).length;
+    const threads = Math.max(1, Math.min(pipelines, availableParallelism()));
     this.transportPool = new Piscina({
       filename: new URL('../transport/audio-worker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
-      // Each pipeline's transport is one task for the whole run; several share a thread.
-      concurrentTasksPerWorker: Math.ceil(names.length / threads),
+      concurrentTasksPerWorker: TASKS_PER_TRANSPORT_THREAD,
       idleTimeout: Infinity,
       atomics: 'disabled',
     });
     const http = this.config.service.http;
-    if (http) {
-      const started = await startHttpServer(http.host, http.port, () => this.runners, this.metrics);
-      this.http = started.server;
-      this.httpUrl = started.url;
-      this.logger.info({ url: started.url }, `health and metrics on ${started.url}/healthz and ${started.url}/metrics`);
-    }
+    if (http) await this.listen(http.host, http.port);
     await this.hostSupervisor.supervise(this.host);
-    const stateDir = resolve(this.baseDir, this.config.service.state_dir);
-    let startFailed = false;
-    for (const name of names) {
-      const runner = new PipelineRunner({
-        name,
-        config: this.config.pipelines[name] as PipelineFileConfig['pipelines'][string],
-        baseDir: this.baseDir,
-        stateDir,
-        host: this.host,
-        transportPool: this.transportPool,
-        logger: this.logger,
-        logLevel: this.config.service.log.level,
-        pipelineCount: names.length,
-        finishTimeoutMs: Math.max(1000, this.config.service.shutdown_timeout_ms - 1000),
-        onLatencies: (pipeline, latencies) => this.metrics.observeLatencies(pipeline, latencies),
-      });
-      this.runners.push(runner);
-      try {
-        await runner.start();
-      } catch (error) {
-        startFailed = true;
-        const message = error instanceof PipelineStartError ? error.message : `pipeline ${name}: ${(error as Error).message}`;
-        this.logger.error({ pipeline: name }, message);
-        runner.state = 'failed';
-        runner.failure = message;
-        break;
-      }
+  }
+
+  /** Starts one pipeline of the current config; false (logged, marked failed) when it cannot start. */
+  private async startPipeline(name: string): Promise<boolean> {
+    const config = this.config.pipelines[name];
+    if (!config || !this.transportPool) return false;
+    const runner = new PipelineRunner({
+      name,
+      config,
+      baseDir: this.baseDir,
+      stateDir: resolve(this.baseDir, this.config.service.state_dir),
+      host: this.host,
+      transportPool: this.transportPool,
+      logger: this.logger,
+      logLevel: this.config.service.log.level,
+      pipelineCount: Object.keys(this.config.pipelines).length,
+      finishTimeoutMs: Math.max(1000, this.config.service.shutdown_timeout_ms - 1000),
+      onLatencies: (pipeline, latencies) => this.metrics.observeLatencies(pipeline, latencies),
+      sharedFiles: this.sharedFiles,
+      onSecrets: (values) => this.secrets.add(values),
+    });
+    this.byName.set(name, runner);
+    void runner.done.then(() => this.endIfIdle());
+    try {
+      await runner.start();
+      return true;
+    } catch (error) {
+      this.logger.error({ pipeline: name }, (error as Error).message);
+      return false;
     }
-    if (startFailed) await this.stop();
-    await Promise.all(this.runners.map((r) => r.done.catch(() => undefined)));
-    await this.shutdown();
-    if (this.forced) return ExitCode.forced;
-    if (startFailed) return ExitCode.startFailed;
-    return this.runners.some((r) => r.state === 'failed') ? ExitCode.pipelineFailed : ExitCode.ok;
   }
 
-  async stop(): Promise<void> {
-    if (this.stopping) return;
-    this.stopping = true;
-    const timeout = setTimeout(() => {
-      this.logger.error({ timeout_ms: this.config.service.shutdown_timeout_ms }, 'graceful stop took too long; stopping now');
-      this.abort();
-    }, this.config.service.shutdown_timeout_ms);
-    timeout.unref();
+  private async stopAll(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
-    clearTimeout(timeout);
   }
 
-  abort(): void {
-    this.forced = true;
-    for (const runner of this.runners) runner.abort();
-    void this.stop();
+  private async reloadNow(): Promise<ReloadOutcome> {
+    const file = this.options.file;
+    if (this.stopRequested) {
+      this.logger.warn({ file }, 'reload ignored: the service is stopping');
+      return { result: 'ignored', reason: 'stopping' };
+    }
+    let loaded: LoadedConfig;
+    try {
+      loaded = await loadPipelineFile(file, { env: this.options.env ?? process.env });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const diagnostic of error.diagnostics) logDiagnostic(this.logger, diagnostic);
+      const count = error.errors.length === 1 ? '1 problem' : `${error.errors.length} problems`;
+      this.logger.error({ file, problems: error.errors.length }, `reload rejected: ${file} has ${count}; the running pipelines keep the previous config`);
+      this.metrics.reloads.inc({ result: 'rejected' });
+      return { result: 'rejected', diagnostics: error.diagnostics };
+    }
+    // Before anything can log the new config's values.
+    this.secrets.add(await secretsOf(loaded, this.options.env ?? process.env));
+    for (const warning of loaded.warnings) logDiagnostic(this.logger, warning);
+
+    const failed = new Set(this.runners.filter((r) => r.state === 'failed').map((r) => r.name));
+    const plan = planReload(this.config, loaded.config, failed);
+    this.metrics.reloads.inc({ result: 'applied' });
+    if (isEmptyPlan(plan)) {
+      this.logger.info({ file }, 'reload: nothing changed');
+      return { result: 'applied', plan };
+    }
+    this.logger.info(
+      { file, keep: plan.keep, restart: [...plan.restart.keys()], stop: plan.stop, start: plan.start },
+      `reload: ${describePlan(plan)}`,
+    );
+    const previous = this.config;
+    this.config = loaded.config;
+    await this.applyServiceChanges(previous, plan);
+
+    // Stop first, start after: a file shared with a restarted pipeline must be released before it is taken again.
+    const leaving = [...plan.stop, ...plan.restart.keys()];
+    for (const [name, why] of plan.restart) this.logger.info({ pipeline: name }, `restarting pipeline ${name}: ${why}`);
+    for (const name of plan.stop) this.logger.info({ pipeline: name }, `stopping pipeline ${name}: no longer in the file`);
+    await Promise.all(leaving.map((name) => this.byName.get(name)?.stop() ?? Promise.resolve()));
+    for (const name of leaving) this.retire(name);
+    for (const name of [...plan.restart.keys(), ...plan.start]) {
+      if (this.stopRequested) break;
+      await this.startPipeline(name);
+    }
+    return { result: 'applied', plan };
   }
 
-  private async shutdown(): Promise<void> {
-    await this.hostSupervisor.stopAll();
-    await this.transportPool?.destroy();
-    if (this.http) await new Promise<void>((resolve) => this.http?.close(() => resolve()));
+  /** Drops a stopped runner, keeping what it counted in the metrics. */
+  private retire(name: string): void {
+    const runner = this.byName.get(name);
+    if (!runner) return;
+    this.byName.delete(name);
+    this.metrics.retire(runner);
+  }
+
+  private async applyServiceChanges(previous: PipelineFileConfig, plan: ReloadPlan): Promise<void> {
+    const now = this.config.service;
+    const changes = plan.service;
+    if (changes.logLevel !== undefined) {
+      this.logger.level = changes.logLevel;
+      this.logger.info({ level: changes.logLevel }, `log level is now ${changes.logLevel} (transport workers started earlier keep ${previous.service.log.level} until their pipeline restarts)`);
+    }
+    if (changes.logFormat) {
+      this.logger.warn({ format: now.log.format }, `service.log.format changed to ${now.log.format}: it takes effect when the service restarts`);
+    }
+    if (changes.shutdownTimeout) this.logger.info({ timeout_ms: now.shutdown_timeout_ms }, `shutdown timeout is now ${now.shutdown_timeout_ms} ms`);
+    if (!changes.http) return;
+    if (!now.http) {
+      if (this.http) await closeHttpServer(this.http.server);
+      this.logger.info({ url: this.http?.url }, 'health and metrics endpoint closed (service.http removed)');
+      this.http = undefined;
+      return;
+    }
+    try {
+      await this.listen(now.http.host, now.http.port);
+    } catch (error) {
+      this.logger.error({ err: error }, `${(error as Error).message}; ${this.http ? `still serving on ${this.http.url}` : 'no health endpoint'}`);
+    }
+  }
+
+  /** Listens on host:port; a server already listening elsewhere is closed once the new one is up. */
+  private async listen(host: string, port: number): Promise<void> {
+    const previous = this.http;
+    const started = await startHttpServer(host, port, {
+      runners: () => this.runners,
+      metrics: this.metrics,
+      scrub: (text) => this.secrets.scrub(text),
+    });
+    this.http = { ...started, host, port };
+    if (previous) await closeHttpServer(previous.server);
+    this.logger.info({ url: started.url }, `health and metrics on ${started.url}/healthz and ${started.url}/metrics`);
+  }
+
+  /** The service ends when no operation is under way and every pipeline has stopped (asked to, ended or failed). */
+  private endIfIdle(): void {
+    if (this.pendingOperations > 0 || this.finishing) return;
+    if ([...this.byName.values()].some((runner) => !runner.finished)) return;
+    void this.finish();
+  }
+
+  private finish(): Promise<void> {
+    this.finishing ??= (async () => {
+      await this.shutdownParts();
+      this.resolveExit(this.exitCode());
+    })();
+    return this.finishing;
+  }
+
+  private exitCode(): number {
+    if (this.startFailed) return ExitCode.startFailed;
+    if (this.forced) return ExitCode.forced;
+    if (this.runners.some((runner) => runner.state === 'failed')) return ExitCode.pipelineFailed;
+    return ExitCode.ok;
+  }
+
+  private async shutdownParts(): Promise<void> {
+    const bounded = (what: string, work: Promise<unknown>): Promise<unknown> =>
+      Promise.race([
+        work.catch((error: unknown) => this.logger.warn({ err: error }, `${what} did not close cleanly`)),
+        new Promise((resolve) => setTimeout(resolve, SHUTDOWN_PARTS_BOUND_MS).unref()).then(() =>
+          this.logger.warn({ bound_ms: SHUTDOWN_PARTS_BOUND_MS }, `${what} did not close in time`),
+        ),
+      ]);
+    await Promise.all([
+      bounded('the audio host', this.hostSupervisor.stopAll()),
+      bounded('the transport workers', this.transportPool?.destroy() ?? Promise.resolve()),
+      this.http ? bounded('the HTTP endpoint', closeHttpServer(this.http.server)) : undefined,
+    ]);
   }
 }
+
+function describePlan(plan: ReloadPlan): string {
+  const parts = [
+    plan.restart.size > 0 ? `restart ${[...plan.restart.keys()].join(', ')}` : '',
+    plan.stop.length > 0 ? `stop ${plan.stop.join(', ')}` : '',
+    plan.start.length > 0 ? `start ${plan.start.join(', ')}` : '',
+    plan.keep.length > 0 ? `keep ${plan.keep.join(', ')} running` : '',
+  ].filter((part) => part !== '');
+  return parts.length > 0 ? parts.join('; ') : 'service settings only';
+}
+

@@ -124,3 +124,51 @@ export function describeValue(value: unknown): string {
       return `a ${typeof value}`;
   }
 }
+
+/**
+ * The values of the options a plugin's schema marks `x-secret` (or
+ * `writeOnly`), at any depth, so the service can scrub them from every log
+ * line. Branches of allOf/anyOf/oneOf are all followed (a value secret in any
+ * of them counts); `$ref` is not.
+ */
+export function secretOptionValues(schema: unknown, options: unknown): string[] {
+  const found: string[] = [];
+  collectSecrets(schema, options, found);
+  return [...new Set(found)];
+}
+
+function collectSecrets(schema: unknown, value: unknown, found: string[]): void {
+  if (!isSchemaObject(schema) || value === undefined || value === null) return;
+  if (isSecret(schema)) {
+    collectScalars(value, found);
+    return;
+  }
+  for (const keyword of ['allOf', 'anyOf', 'oneOf'] as const) {
+    const branches = schema[keyword];
+    if (Array.isArray(branches)) for (const branch of branches) collectSecrets(branch, value, found);
+  }
+  if (Array.isArray(value)) {
+    const tuple = Array.isArray(schema.prefixItems) ? schema.prefixItems : Array.isArray(schema.items) ? schema.items : [];
+    value.forEach((item, index) => collectSecrets(index < tuple.length ? tuple[index] : Array.isArray(schema.items) ? schema.additionalItems : schema.items, item, found));
+    return;
+  }
+  if (typeof value !== 'object') return;
+  const properties = isSchemaObject(schema.properties) ? schema.properties : {};
+  const patterns = isSchemaObject(schema.patternProperties) ? Object.entries(schema.patternProperties) : [];
+  for (const [key, item] of Object.entries(value)) {
+    if (key in properties) collectSecrets(properties[key], item, found);
+    const matching = patterns.filter(([pattern]) => new RegExp(pattern, 'u').test(key));
+    for (const [, sub] of matching) collectSecrets(sub, item, found);
+    if (!(key in properties) && matching.length === 0) collectSecrets(schema.additionalProperties, item, found);
+  }
+}
+
+/** Every string or number inside a secret value (an object marked secret hides all it holds). */
+function collectScalars(value: unknown, found: string[]): void {
+  if (typeof value === 'string' || typeof value === 'number') found.push(String(value));
+  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) collectScalars(item, found);
+}
+
+function isSchemaObject(value: unknown): value is SchemaObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

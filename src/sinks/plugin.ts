@@ -10,7 +10,7 @@
  * that never answers cannot hold up the pipeline's start or shutdown.
  */
 import type { PluginSinkConfig } from '../config/schema.js';
-import { checkPluginOptions, compileOptionsSchema, describeValue, InvalidOptionsSchemaError } from './plugin-options.js';
+import { checkPluginOptions, compileOptionsSchema, describeValue, InvalidOptionsSchemaError, secretOptionValues } from './plugin-options.js';
 import { resolvePluginModule } from './plugin-resolve.js';
 import type { Sink, SinkContext, SinkFactory, SinkPlugin } from './sink.js';
 import { locateSyntaxError } from './syntax-location.js';
@@ -107,10 +107,20 @@ export async function loadSinkPlugin(
   return { plugin, options: check.options, path: resolution.path };
 }
 
-/** Loads the plugin a `type: plugin` entry names and creates its sink. */
-export async function createPluginSink(config: PluginSinkConfig, context: SinkContext, timeouts = PLUGIN_TIMEOUTS_MS): Promise<Sink> {
+/**
+ * Loads the plugin a `type: plugin` entry names and creates its sink.
+ * `onSecrets` hears the values of options the plugin's schema marks secret
+ * before create() runs, so a logger can scrub them from anything the plugin logs.
+ */
+export async function createPluginSink(
+  config: PluginSinkConfig,
+  context: SinkContext,
+  timeouts = PLUGIN_TIMEOUTS_MS,
+  onSecrets?: (values: readonly string[]) => void,
+): Promise<Sink> {
   const site: PluginSite = { module: config.module, pipeline: context.pipeline, sink: context.name };
   const { plugin, options } = await loadSinkPlugin(config, site, context.baseDir, timeouts);
+  if (plugin.optionsSchema !== undefined) onSecrets?.(secretOptionValues(plugin.optionsSchema, options));
   let created: unknown;
   try {
     created = await withTimeout(Promise.resolve().then(() => plugin.create(options, context)), timeouts.create, 'create()');

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { PipelineConfig, SinkConfig } from '../config/schema.js';
 import { createConsoleSink } from './console.js';
 import { createFileSink } from './file.js';
-import { createPluginSink } from './plugin.js';
+import { createPluginSink, PLUGIN_TIMEOUTS_MS } from './plugin.js';
+import type { SharedFileSinks } from './shared-file.js';
 import { createWebhookSink } from './webhook.js';
 import type { Sink, SinkContext } from './sink.js';
 import { SinkActor } from './sink-actor.js';
@@ -14,6 +15,10 @@ export interface SinkBuildContext {
   stateDir: string;
   logger: Logger;
   pipelineCount: number;
+  /** When given, text and jsonl file sinks write through it, so pipelines naming one file share one writer. */
+  sharedFiles?: SharedFileSinks;
+  /** Hears the values of plugin options their schema marks secret, before the plugin is created. */
+  onSecrets?: (values: readonly string[]) => void;
 }
 
 /** Sinks that receive transcript events on the main thread (the wav sink records audio in the worker). */
@@ -34,21 +39,23 @@ export async function createSinkActors(config: PipelineConfig, build: SinkBuildC
       baseDir: build.baseDir,
       stateDir: `${build.stateDir}/${build.pipeline}/${name.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     };
-    const sink = await createSink(sinkConfig, context, build.pipelineCount);
+    const sink = await createSink(sinkConfig, context, build);
     actors.push(new SinkActor(name, sink, sinkConfig.queue_events, sinkConfig.queue_policy, logger));
   }
   return actors;
 }
 
-async function createSink(config: Exclude<SinkConfig, { type: 'wav' }>, context: SinkContext, pipelineCount: number): Promise<Sink> {
+async function createSink(config: Exclude<SinkConfig, { type: 'wav' }>, context: SinkContext, build: SinkBuildContext): Promise<Sink> {
   switch (config.type) {
     case 'console':
-      return createConsoleSink(config, { ...context, pipelineCount });
+      return createConsoleSink(config, { ...context, pipelineCount: build.pipelineCount });
     case 'file':
-      return createFileSink(config, context);
+      return build.sharedFiles && (config.format === 'text' || config.format === 'jsonl')
+        ? build.sharedFiles.sinkFor(config, context)
+        : createFileSink(config, context);
     case 'webhook':
       return createWebhookSink(config, context);
     case 'plugin':
-      return createPluginSink(config, context);
+      return createPluginSink(config, context, PLUGIN_TIMEOUTS_MS, build.onSecrets);
   }
 }

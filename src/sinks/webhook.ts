@@ -36,6 +36,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebhookSink as WebhookSinkSchema, type WebhookSinkConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
+import { deadline } from '../pipeline/deadline.js';
 import { SinkConfigError, SinkIoError } from './errors.js';
 import { pickEvent } from './formats/jsonl.js';
 import { resolveOptions } from './options.js';
@@ -324,7 +325,8 @@ export class WebhookSink implements Sink {
     };
     if (this.key) headers['webhook-signature'] = sign(this.key, batch.id, timestamp, batch.body);
     if (this.authorization) headers.authorization = this.authorization;
-    const signal = AbortSignal.any([this.halt.signal, AbortSignal.timeout(this.options.timeout_ms)]);
+    const timeout = deadline(this.options.timeout_ms);
+    const signal = AbortSignal.any([this.halt.signal, timeout.signal]);
     try {
       const response = await fetch(this.endpoint, { method: 'POST', headers, body: batch.body, redirect: 'manual', signal });
       const text = await response.text();
@@ -334,6 +336,8 @@ export class WebhookSink implements Sink {
     } catch (err) {
       if (this.halt.signal.aborted) return 'aborted';
       return { kind: 'retry', reason: describeNetworkError(err) };
+    } finally {
+      timeout.clear();
     }
   }
 }

@@ -11,6 +11,7 @@
 import { Observable, tap } from 'rxjs';
 import pino, { type Logger } from 'pino';
 import { FrameRing, type RingFrame } from '../capture/ring.js';
+import { deadline } from '../pipeline/deadline.js';
 import type { PipelineConfig } from '../config/schema.js';
 import { assemblyAIConnector, LOCAL_TERMINATION_TIMEOUT_MS, localConnector } from './connectors.js';
 import { TranscriptionStream, type SessionConnector } from './stream.js';
@@ -119,7 +120,10 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
 
   // The ring is closed and drained: capture is over (stopped, or the file ended).
   if (!aborted.signal.aborted) {
-    await stream.finish(AbortSignal.any([AbortSignal.timeout(task.finishTimeoutMs), aborted.signal]));
+    // A timer we hold: an AbortSignal.timeout() inside AbortSignal.any() can be collected before it fires (Node 20).
+    const bound = deadline(task.finishTimeoutMs);
+    await stream.finish(AbortSignal.any([bound.signal, aborted.signal]));
+    bound.clear();
   }
   clearInterval(statsTimer);
   for (const recorder of recorders) {

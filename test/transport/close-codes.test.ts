@@ -8,7 +8,7 @@
  */
 import { expect } from 'chai';
 import { CLOSE_CODES, REASONS } from '../../src/transport/protocol.js';
-import { ExitCode } from '../../src/service/service.js';
+import { ExitCode } from '../../src/service/exit-codes.js';
 import { parseFault, type ServerFault } from '../../src/serve/faults.js';
 import type { StreamingServerOptions } from '../../src/serve/server.js';
 import { V3TestClient } from '../support/v3-test-client.js';

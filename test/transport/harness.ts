@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPipelineFile } from '../../src/config/load.js';
 import type { TranscriptEvent } from '../../src/model/transcript.js';
+import { SecretScrubber } from '../../src/service/logger.js';
 import { Service } from '../../src/service/service.js';
 import type { EngineFactory } from '../../src/serve/engine.js';
 import { DEFAULT_SCRIPT_SETTINGS, createScriptEngine, type Script } from '../../src/serve/engines/script.js';
@@ -172,9 +173,9 @@ export async function readTranscript(dir: string, pipeline = 'meeting'): Promise
 /** Runs pipelines (file source -> transport worker -> JSONL file) in one Service in this process, to their end. */
 export async function runPipeline(options: RunOptions): Promise<PipelineRun> {
   const { yaml, specs } = await writePipelineFiles(options);
-  const { config, baseDir } = await loadPipelineFile(yaml, { env: {} });
+  const loaded = await loadPipelineFile(yaml, { env: {} });
   const { logger, records } = captureLogs('debug');
-  const service = new Service(config, baseDir, logger);
+  const service = new Service({ file: yaml, loaded, logger, secrets: new SecretScrubber() });
   const started = Date.now();
   const running = service.run();
   let stopTimer: NodeJS.Timeout | undefined;
