@@ -230,7 +230,7 @@ export class TranscriptionStream {
           const broke = context.closeError;
           if (terminated || !broke || broke.permanent) break;
           // The connection broke before the last turns came: a new session is replayed the audio they cover.
-          this.options.logger.warn({ pipeline: this.options.pipeline, err: broke }, 'the connection broke while ending the session; replaying the end into a new session');
+          this.options.logger.warn({ pipeline: this.options.pipeline, error: describe(broke) }, 'the connection broke while ending the session; replaying the end into a new session');
           this.stats.reconnects++;
           void this.connect();
         }
@@ -328,7 +328,8 @@ export class TranscriptionStream {
                 maxDelayMs: reconnect.max_delay_ms,
               });
               if (!this.current) this.options.onStatus({ state: 'reconnecting', error: describe(error), retryInMs: delay });
-              logger.warn({ pipeline: this.options.pipeline, err: error, retry_in_ms: delay, attempt: retryCount }, `transcriber connection failed; retrying in ${delay} ms`);
+              // Expected trouble: the reason, not a stack trace.
+              logger.warn({ pipeline: this.options.pipeline, error: describe(error), retry_in_ms: delay, attempt: retryCount }, `transcriber connection failed (${describe(error)?.message ?? 'unknown'}); retrying in ${delay} ms`);
               return timer(delay);
             },
           }),
@@ -398,7 +399,7 @@ export class TranscriptionStream {
     }
     this.stats.reconnects++;
     this.options.logger.warn(
-      { pipeline: this.options.pipeline, session_id: context.session?.id, err: error ?? undefined, session_lived_ms: Math.round(lived) },
+      { pipeline: this.options.pipeline, session_id: context.session?.id, error: error ? describe(error) : undefined, session_lived_ms: Math.round(lived) },
       `transcriber session ended unexpectedly: ${error ? error.message : 'closed without Termination; reconnecting'}`,
     );
     this.setState('reconnecting');
