@@ -190,6 +190,7 @@ export class Service {
       return;
     }
     const names = Object.keys(this.config.pipelines);
+    warnIfThreadPoolSmall(this.config, this.logger);
     for (const name of names) {
       if (this.stopRequested) return;
       if (!(await this.startPipeline(name))) {
@@ -396,3 +397,18 @@ function describePlan(plan: ReloadPlan): string {
   return parts.length > 0 ? parts.join('; ') : 'service settings only';
 }
 
+/**
+ * Each open device parks one libuv thread-pool thread in a blocking native
+ * read, and stopping a stream needs one more; a pool smaller than that hangs
+ * capture and file I/O. bin/earshot.cjs sets 32; other launchers may not.
+ */
+function warnIfThreadPoolSmall(config: PipelineFileConfig, logger: Logger): void {
+  const devices = Object.values(config.pipelines).filter((p) => p.source.type === 'portaudio').length;
+  const pool = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+  if (devices + 2 > pool) {
+    logger.warn(
+      { devices, uv_threadpool_size: pool },
+      `${devices} capture devices need a larger libuv thread pool than ${pool}: start with UV_THREADPOOL_SIZE=${Math.max(32, devices + 8)}`,
+    );
+  }
+}

@@ -77,7 +77,7 @@ pipelines:
     earshot.signal('SIGTERM');
     // Within shutdown_timeout_ms the pipeline gives up on the unsent audio and stops: not a forced stop.
     expect((await earshot.exitWithin(15000)).code).to.equal(ExitCode.ok);
-    expect(earshot.logs.some((r) => r.level === 50 && /^stopping with \d+ frames of audio never sent/.test(r.msg))).to.equal(true);
+    expect(earshot.logs.some((r) => r.level === 50 && /^stopping with audio missing from the transcript: [0-9.]+ s never sent/.test(r.msg))).to.equal(true);
   });
 
   it(`${ExitCode.configInvalid}: the file is invalid; each problem is printed located and nothing starts`, async () => {

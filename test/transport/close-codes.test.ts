@@ -180,7 +180,7 @@ describe('transport: close codes through the real pipeline', function () {
           expect(server.sessions.length, `${c.name}: sessions`).to.be.at.least(2);
           expect(server.sessions[0]?.closed?.code, c.name).to.equal(c.code);
           // A Begin that never came is a failed connection attempt, retried; the others ended an open session.
-          if (c.name === 't-slow-begin') expect(run.logs.some((r) => r.pipeline === c.name && String(r.msg).startsWith('transcriber connection failed; retrying'))).to.equal(true);
+          if (c.name === 't-slow-begin') expect(run.logs.some((r) => r.pipeline === c.name && String(r.msg).startsWith('transcriber connection failed ('))).to.equal(true);
           else expect(result.stats?.reconnects, c.name).to.be.at.least(1);
         }
       });
