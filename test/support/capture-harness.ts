@@ -5,6 +5,7 @@
  * collected; stop() closes capture and returns what the consumer received.
  */
 import { once } from 'node:events';
+import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { AudioHostClient } from '../../src/capture/audio-host-client.js';
 import type { HostEvent } from '../../src/capture/audio-host-protocol.js';
@@ -112,24 +113,27 @@ export function eventsOfKind<K extends Extract<HostEvent, { type: 'event' }>['ki
 }
 
 /**
- * A PortAudio source run without the audio host, in a thread of its own, for
- * what the host cannot be made to do on cue: refuse a format, stall its
- * thread. A fresh thread each time: naudiodon keeps one process-wide
- * reference to its stream class, valid only in the thread that loaded the
- * binding last (test/support/direct-capture-worker.ts).
+ * A PortAudio source run without the audio host, in a process of its own,
+ * for what the host cannot be made to do on cue: refuse a format, stall its
+ * thread. A process, not a thread: PortAudio's state is process-wide and the
+ * test process runs audio hosts of its own (test/support/direct-capture-worker.ts).
  */
 export class DirectCapture {
   private constructor(
-    private readonly worker: Worker,
+    private readonly worker: ChildProcess,
     readonly info: SourceInfo,
   ) {}
 
   /** Opens the source; rejects with the source's error (the worker's thread is gone by then). */
   static async open(config: PortAudioSourceConfig, options: { refuseSampleRates?: number[] } = {}): Promise<DirectCapture> {
-    const worker = new Worker(new URL('./direct-capture-worker.js', import.meta.url), { workerData: { config, refuseSampleRates: options.refuseSampleRates ?? [] } });
+    const script = new URL('./direct-capture-worker.js', import.meta.url);
+    const worker = fork(script, [JSON.stringify({ config, refuseSampleRates: options.refuseSampleRates ?? [] })], {
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
     const [message] = (await once(worker, 'message')) as [DirectCaptureMessage];
     if (message.type === 'error') {
-      await worker.terminate();
+      worker.kill();
       throw Object.assign(new Error(message.message), { name: message.name });
     }
     if (message.type !== 'opened') throw new Error(`unexpected ${message.type}`);
@@ -138,13 +142,13 @@ export class DirectCapture {
 
   /** Blocks the capture's thread (its reader) for ms. */
   stallThread(ms: number): void {
-    this.worker.postMessage({ type: 'stall', ms });
+    this.worker.send({ type: 'stall', ms });
   }
 
   /** Stops the source and returns what it captured. */
   async stop(): Promise<DirectCaptureReport> {
     const reply = once(this.worker, 'message');
-    this.worker.postMessage({ type: 'stop' });
+    this.worker.send({ type: 'stop' });
     const [report] = (await reply) as [DirectCaptureReport];
     await once(this.worker, 'exit');
     return report;

@@ -1,11 +1,13 @@
 /**
- * Runs one PortAudioSource in this thread (no audio host) and reads its ring
- * here too, so blocking this thread blocks the source's reader. A device can
+ * Runs one PortAudioSource in this process's main thread (no audio host) and
+ * reads its ring here too, so blocking this thread blocks the source's reader.
+ * A process of its own, not a worker thread of the test process: PortAudio's
+ * state is process-wide, and a second thread driving it beside the audio hosts
+ * other tests start is exactly what earshot's design forbids (shared/naudiodon.md). A device can
  * be made to refuse sample rates (wrapping the real open, as a 48 kHz-only
  * device would refuse). `{ type: 'stall', ms }` blocks the thread; `{ type:
  * 'stop' }` stops the source and posts what was captured.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { monotonicMs } from '../../src/capture/clock.js';
 import { listCaptureDevices, matchDevice } from '../../src/capture/devices.js';
 import { FrameAssembler, type CaptureGap } from '../../src/capture/frame-assembler.js';
@@ -27,9 +29,13 @@ export interface DirectCaptureReport {
 
 export type DirectCaptureMessage = { type: 'opened'; info: SourceInfo } | { type: 'error'; name: string; message: string } | DirectCaptureReport;
 
-const { config, refuseSampleRates } = workerData as { config: PortAudioSourceConfig; refuseSampleRates: number[] };
-const port = parentPort;
-if (!port) throw new Error('direct-capture-worker runs as a worker thread');
+if (!process.send) throw new Error('direct-capture-worker runs as a child process with an IPC channel');
+const { config, refuseSampleRates } = JSON.parse(process.argv[2] as string) as { config: PortAudioSourceConfig; refuseSampleRates: number[] };
+const port = {
+  postMessage: (message: DirectCaptureMessage): void => void process.send?.(message),
+  on: (event: 'message', listener: (message: { type: 'stall'; ms: number } | { type: 'stop' }) => void): void => void process.on(event, listener),
+  close: (): void => process.disconnect(),
+};
 
 const ring = FrameRing.create({
   capacityFrames: Math.ceil((config.ring_seconds * 1000) / config.frame_ms),
