@@ -80,8 +80,30 @@ export async function runService(file: string, options: RunOptions = {}): Promis
   }
 }
 
+/**
+ * The transport pool for `pipelineCount` pipelines: one thread per core at
+ * most, each pipeline one long-lived task on it (several share a thread).
+ */
+export function transportPoolOptions(pipelineCount: number, filename: URL): ConstructorParameters<typeof Piscina>[0] {
+  const threads = Math.max(1, Math.min(pipelineCount, availableParallelism()));
+  return {
+    filename: filename.href,
+    minThreads: threads,
+    maxThreads: threads,
+    concurrentTasksPerWorker: Math.ceil(pipelineCount / threads),
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+  };
+}
+
+/** The modules the service's threads run; benchmarks wrap the real ones to measure inside the threads. */
+export interface ServiceThreadModules {
+  audioHost?: URL;
+  transport?: URL;
+}
+
 export class Service {
-  private readonly host = new AudioHostClient();
+  private readonly host: AudioHostClient;
   private readonly hostSupervisor: Supervisor;
   private transportPool: Piscina | undefined;
   readonly runners: PipelineRunner[] = [];
@@ -96,7 +118,9 @@ export class Service {
     private readonly config: PipelineFileConfig,
     private readonly baseDir: string,
     private readonly logger: Logger,
+    private readonly modules: ServiceThreadModules = {},
   ) {
+    this.host = new AudioHostClient(modules.audioHost);
     this.hostSupervisor = new Supervisor({
       maxRestarts: 10,
       windowMs: 60000,
@@ -122,16 +146,9 @@ export class Service {
   /** Starts every pipeline and resolves with the exit code once all have stopped. */
   async run(): Promise<number> {
     const names = Object.keys(this.config.pipelines);
-    const threads = Math.max(1, Math.min(names.length, availableParallelism()));
-    this.transportPool = new Piscina({
-      filename: new URL('../transport/audio-worker.js', import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      // Each pipeline's transport is one task for the whole run; several share a thread.
-      concurrentTasksPerWorker: Math.ceil(names.length / threads),
-      idleTimeout: Infinity,
-      atomics: 'disabled',
-    });
+    this.transportPool = new Piscina(
+      transportPoolOptions(names.length, this.modules.transport ?? new URL('../transport/audio-worker.js', import.meta.url)),
+    );
     const http = this.config.service.http;
     if (http) {
       const started = await startHttpServer(http.host, http.port, () => this.runners, this.metrics);
