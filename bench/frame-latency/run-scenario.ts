@@ -1,0 +1,53 @@
+/**
+ * Runs one scenario in a child process (scenario-child.ts) against the shared
+ * loopback server, then counts at the far end: every frame the sources made
+ * must have reached the server, whatever the client says it sent.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ServeProcess } from '../lib/serve-process.js';
+import { FRAME_MS, type ScenarioMeasurement, type ScenarioResult, type ScenarioSpec } from './scenario.js';
+
+const CHILD = new URL('./scenario-child.js', import.meta.url);
+/** How long the server may take to log the last sessions closed after the child exits. */
+const SESSION_LOG_WAIT_MS = 5000;
+
+export type ScenarioSettings = Omit<ScenarioSpec, 'serverUrl' | 'resultFile'>;
+
+export async function runScenario(settings: ScenarioSettings, server: ServeProcess): Promise<ScenarioResult> {
+  const dir = await mkdtemp(join(tmpdir(), 'earshot-bench-'));
+  const spec: ScenarioSpec = { ...settings, serverUrl: server.url, resultFile: join(dir, 'result.json') };
+  const sessionsBefore = server.closed.length;
+  const serverCpuBefore = server.cpuMs();
+  const startedAt = performance.now();
+  try {
+    const child = spawn(process.execPath, [CHILD.pathname, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const stderr: string[] = [];
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    if (code !== 0) {
+      throw new Error(`scenario ${spec.variant} / ${spec.condition} / ${spec.pipelines} pipelines failed (exit ${code}): ${stderr.join('').trim().slice(-2000)}`);
+    }
+    const measurement = JSON.parse(await readFile(spec.resultFile, 'utf8')) as ScenarioMeasurement;
+    const sessions = await server.closedSince(sessionsBefore, spec.pipelines, SESSION_LOG_WAIT_MS);
+    const framesReceivedByServer = sessions.reduce((total, s) => total + Math.round(s.audioMs / FRAME_MS), 0);
+    const framesExpected = (spec.pipelines * measurement.sourceDurationMs) / FRAME_MS;
+    const wallMs = performance.now() - startedAt;
+    // Frames the server never got; replays after a reconnect could hide some, so the client's own count of losses is a floor.
+    const { framesMissing, droppedUnsent, ringDropped } = measurement.client;
+    const framesLost = Math.max(framesExpected - framesReceivedByServer, framesMissing + droppedUnsent + ringDropped, 0);
+    return {
+      ...measurement,
+      framesExpected,
+      serverSessions: sessions.length,
+      framesReceivedByServer,
+      framesLost,
+      serverCpuPercentOfCore: ((server.cpuMs() - serverCpuBefore) / wallMs) * 100,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
