@@ -193,13 +193,21 @@ export class FrameRing {
     }
   }
 
-  /** Consumer side: resolves when a frame may be readable, the ring closes, or after timeoutMs. */
-  async waitForFrame(timeoutMs: number): Promise<void> {
+  /**
+   * Consumer side: resolves when a frame may be readable, the ring closes,
+   * wakeReader is called, or after timeoutMs (default: no timeout).
+   */
+  async waitForFrame(timeoutMs?: number): Promise<void> {
     const h = this.header;
     const w = Atomics.load(h, H_WRITE);
     if (w !== Atomics.load(h, H_READ) || this.closed) return;
     const result = Atomics.waitAsync(h, H_WRITE, w, timeoutMs);
     if (result.async) await result.value;
+  }
+
+  /** Consumer side: wakes a reader waiting in waitForFrame, so it can see it has been told to stop. */
+  wakeReader(): void {
+    Atomics.notify(this.header, H_WRITE);
   }
 
   /** Producer side (files read as fast as consumed): resolves when the reader frees a slot, or after timeoutMs. */
