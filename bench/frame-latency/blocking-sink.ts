@@ -12,7 +12,7 @@ export interface BlockingSinkOptions {
 }
 
 /** Spins this many iterations between clock reads: each read allocates a number, which would swamp the allocation figures. */
-const SPINS_PER_CLOCK_READ = 20000;
+const SPINS_PER_CLOCK_READ = 1_000_000;
 
 /** Keeps this thread busy for ms: CPU work, as a sink formatting or compressing would do. */
 function spin(ms: number): number {

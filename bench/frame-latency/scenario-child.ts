@@ -38,10 +38,13 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 function byRole(threads: ThreadFigures[], windowMs: number, framesInWindow: number): Record<string, RoleFigures> {
   const roles: Record<string, RoleFigures> = {};
   for (const t of threads) {
-    const r = (roles[t.role] ??= { threads: 0, cpuMs: 0, percentOfCore: 0, runQueueMs: 0, heapBytesPerFrame: 0, gcCount: 0, eventLoopUtilization: 0 });
+    const r = (roles[t.role] ??= { threads: 0, cpuMs: 0, percentOfCore: 0, runQueueMs: 0, wakeupsPerFrame: 0, kernelShare: 0, heapBytesPerFrame: 0, gcCount: 0, eventLoopUtilization: 0 });
     r.threads++;
     r.cpuMs += t.cpuMs;
     r.runQueueMs += t.runQueueMs;
+    r.wakeupsPerFrame += t.wakeups / framesInWindow;
+    // Weighted by CPU time below.
+    r.kernelShare += t.kernelShare * t.cpuMs;
     r.heapBytesPerFrame += t.heapAllocatedBytes / framesInWindow;
     r.gcCount += t.gcCount;
     // Averaged over the role's threads below.
@@ -49,6 +52,7 @@ function byRole(threads: ThreadFigures[], windowMs: number, framesInWindow: numb
   }
   for (const r of Object.values(roles)) {
     r.percentOfCore = (r.cpuMs / windowMs) * 100;
+    r.kernelShare = r.cpuMs > 0 ? r.kernelShare / r.cpuMs : 0;
     r.eventLoopUtilization /= r.threads;
   }
   return roles;

@@ -75,6 +75,9 @@ export interface RoleFigures {
   cpuMs: number;
   percentOfCore: number;
   runQueueMs: number;
+  wakeupsPerFrame: number;
+  /** Share of the CPU time spent in the kernel (thread-weighted). */
+  kernelShare: number;
   heapBytesPerFrame: number;
   gcCount: number;
   eventLoopUtilization: number;

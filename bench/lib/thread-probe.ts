@@ -9,6 +9,9 @@
  *   the start) + the sum over every GC of (used before - used after), with each
  *   GC's before/after figures from v8.GCProfiler. This counts JS objects on the
  *   V8 heap; ArrayBuffer backing stores live outside it and are not counted.
+ * - Wake-ups: voluntary context switches (/proc/thread-self/status), each one
+ *   the thread going to sleep and being woken again; on a virtual machine every
+ *   wake-up of an idle thread costs far more CPU than the work it wakes for.
  * - Event-loop utilization: the share of the window the thread's loop was busy.
  *
  * Benchmarked threads call installThreadProbe(role) once; the main thread opens
@@ -28,6 +31,9 @@ export interface ThreadFigures {
   cpuMs: number;
   /** Time the thread was ready to run but waited for a CPU. */
   runQueueMs: number;
+  wakeups: number;
+  /** Of cpuMs, the share spent in the kernel (system calls: socket writes, futexes), from 10 ms ticks. */
+  kernelShare: number;
   heapAllocatedBytes: number;
   gcCount: number;
   gcMs: number;
@@ -40,22 +46,43 @@ interface GcStatistic {
   afterGC: { heapStatistics: { usedHeapSize: number } };
 }
 
-function schedstat(): { cpuNs: number; waitNs: number } {
+interface SchedulerFigures {
+  cpuNs: number;
+  waitNs: number;
+  voluntarySwitches: number;
+  userTicks: number;
+  systemTicks: number;
+}
+
+function scheduler(): SchedulerFigures {
   const [cpu, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').trim().split(/\s+/);
-  return { cpuNs: Number(cpu), waitNs: Number(wait) };
+  const switches = /voluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/thread-self/status', 'utf8'));
+  // utime and stime are fields 14 and 15 of stat, counted after the command name's closing parenthesis.
+  const stat = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return {
+    cpuNs: Number(cpu),
+    waitNs: Number(wait),
+    voluntarySwitches: Number(switches?.[1] ?? NaN),
+    userTicks: Number(stat[11]),
+    systemTicks: Number(stat[12]),
+  };
+}
+
+function share(part: number, rest: number): number {
+  return part + rest === 0 ? 0 : part / (part + rest);
 }
 
 /** One thread's window: open() starts counting, close() returns the figures. */
 export class ThreadWindow {
   private readonly profiler = new v8.GCProfiler();
-  private readonly startSched: { cpuNs: number; waitNs: number };
+  private readonly startSched: SchedulerFigures;
   private readonly startElu: EventLoopUtilization;
   private readonly startUsedHeap: number;
 
   private constructor(private readonly role: string) {
     this.profiler.start();
     this.startUsedHeap = v8.getHeapStatistics().used_heap_size;
-    this.startSched = schedstat();
+    this.startSched = scheduler();
     this.startElu = performance.eventLoopUtilization();
   }
 
@@ -64,7 +91,7 @@ export class ThreadWindow {
   }
 
   close(): ThreadFigures {
-    const sched = schedstat();
+    const sched = scheduler();
     const elu = performance.eventLoopUtilization(this.startElu);
     const usedHeap = v8.getHeapStatistics().used_heap_size;
     const gcs = (this.profiler.stop() as unknown as { statistics: GcStatistic[] }).statistics;
@@ -79,6 +106,8 @@ export class ThreadWindow {
       threadId,
       cpuMs: (sched.cpuNs - this.startSched.cpuNs) / 1e6,
       runQueueMs: (sched.waitNs - this.startSched.waitNs) / 1e6,
+      wakeups: sched.voluntarySwitches - this.startSched.voluntarySwitches,
+      kernelShare: share(sched.systemTicks - this.startSched.systemTicks, sched.userTicks - this.startSched.userTicks),
       heapAllocatedBytes: usedHeap - this.startUsedHeap + freed,
       gcCount: gcs.length,
       gcMs: gcMicros / 1000,
