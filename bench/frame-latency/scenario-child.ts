@@ -10,9 +10,9 @@
  * latency figures (the first ones wait for their session to open).
  */
 import { writeFile } from 'node:fs/promises';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { monotonicMs } from '../../src/capture/clock.js';
 import { distribution } from '../lib/distribution.js';
+import { LoopStallMonitor } from '../lib/loop-stall.js';
 import { requestThreadWindows, ThreadWindow, type ThreadFigures } from '../lib/thread-probe.js';
 import { startAsBuilt } from './as-built.js';
 import { startMessageDesign } from './message-designs.js';
@@ -61,8 +61,7 @@ function byRole(threads: ThreadFigures[], windowMs: number, framesInWindow: numb
 export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasurement> {
   const sourceDurationMs = spec.warmupMs + spec.windowMs + spec.tailMs;
   const warnings: string[] = [];
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
+  const loopStall = new LoopStallMonitor();
   const startedAt = monotonicMs();
   const run = spec.variant === 'as-built' ? startAsBuilt(spec, sourceDurationMs, warnings) : startMessageDesign(spec, sourceDurationMs);
   await within(run.streaming, OVERHEAD_BOUND_MS, 'opening every session');
@@ -81,7 +80,7 @@ export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasu
   const memory = process.memoryUsage();
 
   const outcomes = await within(run.finished, sourceDurationMs + OVERHEAD_BOUND_MS, 'running every pipeline to its end');
-  loopDelay.disable();
+  const mainLoopDelayMaxMs = loopStall.stop();
 
   const warmupFrames = Math.ceil((openedAt - startedAt) / FRAME_MS);
   const latencies = outcomes.flatMap((o) => o.latenciesMs.slice(warmupFrames));
@@ -111,7 +110,7 @@ export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasu
     heapBytesPerFrame: threads.reduce((total, t) => total + t.heapAllocatedBytes, 0) / framesInWindow,
     roles: byRole(threads, windowMs, framesInWindow),
     memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
-    mainLoopDelayMaxMs: loopDelay.max / 1e6,
+    mainLoopDelayMaxMs,
     threads,
     warnings,
   };
