@@ -141,6 +141,10 @@ function audioPathCpuPerStream(r: ScenarioResult): number {
 }
 
 export function latencyTable(latency: LatencySection): string {
+  const floorRows = CONDITIONS.flatMap((condition) => {
+    const f = latency.floor[condition];
+    return f ? [['floor: bare hand-off', condition, fmt(f.p50), fmt(f.p99), fmt(f.p999), fmt(f.max), String(f.n), '-', '-', '-', '-']] : [];
+  });
   const rows = latency.results.map((r) => [
     r.spec.variant,
     r.spec.condition,
@@ -152,8 +156,12 @@ export function latencyTable(latency: LatencySection): string {
     String(r.framesLost),
     fmt(r.heapBytesPerFrame),
     fmt(audioPathCpuPerStream(r)),
+    fmt(r.machineCores.others),
   ]);
-  return table(['design', 'condition', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'frames', 'lost', 'heap B/frame', 'path CPU %/stream'], rows);
+  return table(
+    ['design', 'condition', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'frames', 'lost', 'heap B/frame', 'path CPU %/stream', 'other load, cores'],
+    [...floorRows, ...rows],
+  );
 }
 
 export function ratioTable(ratios: Ratio[]): string {

@@ -8,14 +8,38 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Distribution } from '../lib/distribution.js';
 import type { ServeProcess } from '../lib/serve-process.js';
-import { FRAME_MS, type ScenarioMeasurement, type ScenarioResult, type ScenarioSpec } from './scenario.js';
+import type { FloorSpec } from './floor-child.js';
+import { FRAME_MS, type Condition, type ScenarioMeasurement, type ScenarioResult, type ScenarioSpec } from './scenario.js';
 
 const CHILD = new URL('./scenario-child.js', import.meta.url);
+const FLOOR_CHILD = new URL('./floor-child.js', import.meta.url);
 /** How long the server may take to log the last sessions closed after the child exits. */
 const SESSION_LOG_WAIT_MS = 5000;
 
 export type ScenarioSettings = Omit<ScenarioSpec, 'serverUrl' | 'resultFile'>;
+
+/** Runs a child script with one JSON argument; resolves when it exits 0, else rejects with its stderr. */
+async function runChild(script: URL, spec: object, what: string): Promise<void> {
+  const child = spawn(process.execPath, [script.pathname, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr: string[] = [];
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${stderr.join('').trim().slice(-2000)}`);
+}
+
+/** The bare hand-off between two threads under `condition` (floor-child.ts). */
+export async function runFloor(condition: Condition, samples: number): Promise<Distribution> {
+  const dir = await mkdtemp(join(tmpdir(), 'earshot-bench-'));
+  try {
+    const spec: FloorSpec = { condition, samples, resultFile: join(dir, 'floor.json') };
+    await runChild(FLOOR_CHILD, spec, `the hand-off floor (${condition})`);
+    return JSON.parse(await readFile(spec.resultFile, 'utf8')) as Distribution;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export async function runScenario(settings: ScenarioSettings, server: ServeProcess): Promise<ScenarioResult> {
   const dir = await mkdtemp(join(tmpdir(), 'earshot-bench-'));
@@ -24,13 +48,7 @@ export async function runScenario(settings: ScenarioSettings, server: ServeProce
   const serverCpuBefore = server.cpuMs();
   const startedAt = performance.now();
   try {
-    const child = spawn(process.execPath, [CHILD.pathname, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe'] });
-    const stderr: string[] = [];
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    if (code !== 0) {
-      throw new Error(`scenario ${spec.variant} / ${spec.condition} / ${spec.pipelines} pipelines failed (exit ${code}): ${stderr.join('').trim().slice(-2000)}`);
-    }
+    await runChild(CHILD, spec, `scenario ${spec.variant} / ${spec.condition} / ${spec.pipelines} pipelines`);
     const measurement = JSON.parse(await readFile(spec.resultFile, 'utf8')) as ScenarioMeasurement;
     const sessions = await server.closedSince(sessionsBefore, spec.pipelines, SESSION_LOG_WAIT_MS);
     const framesReceivedByServer = sessions.reduce((total, s) => total + Math.round(s.audioMs / FRAME_MS), 0);

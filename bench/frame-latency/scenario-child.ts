@@ -10,9 +10,11 @@
  * latency figures (the first ones wait for their session to open).
  */
 import { writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { monotonicMs } from '../../src/capture/clock.js';
 import { distribution } from '../lib/distribution.js';
 import { LoopStallMonitor } from '../lib/loop-stall.js';
+import { machineCpuTicks } from '../lib/proc.js';
 import { requestThreadWindows, ThreadWindow, type ThreadFigures } from '../lib/thread-probe.js';
 import { startAsBuilt } from './as-built.js';
 import { startMessageDesign } from './message-designs.js';
@@ -65,16 +67,19 @@ export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasu
   const startedAt = monotonicMs();
   const run = spec.variant === 'as-built' ? startAsBuilt(spec, sourceDurationMs, warnings) : startMessageDesign(spec, sourceDurationMs);
   await within(run.streaming, OVERHEAD_BOUND_MS, 'opening every session');
+  const startupMs = monotonicMs() - startedAt;
 
   await sleepUntil(startedAt + spec.warmupMs);
   await requestThreadWindows('open', run.probedThreads);
   const main = ThreadWindow.open('main');
   const cpuAtOpen = process.cpuUsage();
+  const machineAtOpen = machineCpuTicks();
   const openedAt = monotonicMs();
   const sourcesEndAt = startedAt + sourceDurationMs - END_MARGIN_MS;
   if (openedAt + spec.windowMs / 2 > sourcesEndAt) warnings.push(`starting took so long that the window was cut short (opened ${Math.round(openedAt - startedAt)} ms in)`);
   await sleepUntil(Math.min(openedAt + spec.windowMs, sourcesEndAt));
   const cpu = process.cpuUsage(cpuAtOpen);
+  const machine = machineCpuTicks();
   const windowMs = monotonicMs() - openedAt;
   const threads = [main.close(), ...(await requestThreadWindows('close', run.probedThreads))];
   const memory = process.memoryUsage();
@@ -86,10 +91,12 @@ export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasu
   const latencies = outcomes.flatMap((o) => o.latenciesMs.slice(warmupFrames));
   const framesInWindow = (spec.pipelines * windowMs) / FRAME_MS;
   const processMs = (cpu.user + cpu.system) / 1000;
+  const busyCores = ((machine.busy - machineAtOpen.busy) / (machine.total - machineAtOpen.total)) * availableParallelism();
   const sum = (pick: (o: (typeof outcomes)[number]) => number): number => outcomes.reduce((total, o) => total + pick(o), 0);
   return {
     spec,
     sourceDurationMs,
+    startupMs,
     warmupFrames,
     windowMs,
     framesInWindow,
@@ -110,6 +117,7 @@ export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasu
     heapBytesPerFrame: threads.reduce((total, t) => total + t.heapAllocatedBytes, 0) / framesInWindow,
     roles: byRole(threads, windowMs, framesInWindow),
     memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, externalBytes: memory.external, arrayBuffersBytes: memory.arrayBuffers },
+    machineCores: { busy: busyCores, process: processMs / windowMs, others: Math.max(0, busyCores - processMs / windowMs) },
     mainLoopDelayMaxMs,
     threads,
     warnings,

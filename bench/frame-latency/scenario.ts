@@ -87,6 +87,8 @@ export interface RoleFigures {
 export interface ScenarioMeasurement {
   spec: ScenarioSpec;
   sourceDurationMs: number;
+  /** From starting the pipelines to every session open. */
+  startupMs: number;
   /** Frames per pipeline left out of the latency figures (before the window opened). */
   warmupFrames: number;
   windowMs: number;
@@ -98,6 +100,12 @@ export interface ScenarioMeasurement {
   heapBytesPerFrame: number;
   roles: Record<string, RoleFigures>;
   memory: { rssBytes: number; heapUsedBytes: number; externalBytes: number; arrayBuffersBytes: number };
+  /**
+   * The whole machine over the window, in cores busy: `process` is this run's
+   * process, `others` everything else (the server, the spinner of busy-core,
+   * and whatever else shares the machine).
+   */
+  machineCores: { busy: number; process: number; others: number };
   /** The longest the main thread's event loop was held up (shows the blocking sink did block). */
   mainLoopDelayMaxMs: number;
   threads: ThreadFigures[];

@@ -5,8 +5,9 @@
  */
 import { CpuSpinner } from '../lib/cpu-spinner.js';
 import type { ServeProcess } from '../lib/serve-process.js';
-import { runScenario } from './run-scenario.js';
-import type { Condition, ScenarioResult, Variant } from './scenario.js';
+import type { Distribution } from '../lib/distribution.js';
+import { runFloor, runScenario } from './run-scenario.js';
+import { FRAME_MS, type Condition, type ScenarioResult, type Variant } from './scenario.js';
 
 export interface LatencySectionOptions {
   variants: readonly Variant[];
@@ -20,8 +21,10 @@ export interface LatencySectionOptions {
 export interface LatencySection {
   options: LatencySectionOptions;
   results: ScenarioResult[];
+  /** The bare thread-to-thread hand-off under each condition (floor-child.ts), measured just before its designs. */
+  floor: Partial<Record<Condition, Distribution>>;
   /** Failed scenarios, with why. */
-  failures: { variant: Variant; condition: Condition; error: string }[];
+  failures: { variant: Variant | 'floor'; condition: Condition; error: string }[];
 }
 
 export async function runLatencySection(
@@ -29,10 +32,16 @@ export async function runLatencySection(
   server: ServeProcess,
   progress: (line: string) => void,
 ): Promise<LatencySection> {
-  const section: LatencySection = { options, results: [], failures: [] };
+  const section: LatencySection = { options, results: [], floor: {}, failures: [] };
   for (const condition of options.conditions) {
     const spinner = condition === 'busy-core' ? await CpuSpinner.start() : undefined;
     try {
+      progress(`frame latency: the hand-off floor, ${condition}`);
+      try {
+        section.floor[condition] = await runFloor(condition, Math.ceil(options.windowMs / FRAME_MS));
+      } catch (error) {
+        section.failures.push({ variant: 'floor', condition, error: (error as Error).message });
+      }
       for (const variant of options.variants) {
         progress(`frame latency: ${variant}, ${condition}`);
         try {

@@ -30,8 +30,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --pipelines N           pipelines per frame-latency run (default 4)
   --warmup-ms MS          audio before each measurement window (default 2000)
   --window-ms MS          frame-latency measurement window per run (default 10000)
-  --scale-steps LIST      pipeline counts the scale section climbs (default 1,2,4,8,16,32,64,96,128,192,256)
-  --scale-window-ms MS    scale measurement window per step (default 6000)
+  --scale-steps LIST      pipeline counts the scale section climbs (default 1,2,4,8,16,32,64,128,256)
+  --scale-window-ms MS    scale measurement window per step (default 5000)
   --out DIR               where the JSON result goes (default bench/results)
   --help                  this text
 `;
@@ -80,7 +80,7 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
   const quick = values.quick === true;
   const int = (flag: 'pipelines' | 'warmup-ms' | 'window-ms' | 'scale-window-ms', fallback: number): number =>
     values[flag] === undefined ? fallback : positiveInteger(flag, values[flag]);
-  const warmupMs = int('warmup-ms', quick ? 1000 : 2000);
+  const warmupMs = int('warmup-ms', quick ? 500 : 2000);
   const tailMs = quick ? 300 : 1000;
   return {
     quick,
@@ -98,10 +98,10 @@ export function parseBenchOptions(argv: string[], defaultOutDir: string): BenchO
         values['scale-steps'] === undefined
           ? quick
             ? [1, 2]
-            : [1, 2, 4, 8, 16, 32, 64, 96, 128, 192, 256]
+            : [1, 2, 4, 8, 16, 32, 64, 128, 256]
           : values['scale-steps'].split(',').map((s) => positiveInteger('scale-steps', s.trim())),
       warmupMs,
-      windowMs: int('scale-window-ms', quick ? 1000 : 6000),
+      windowMs: int('scale-window-ms', quick ? 1000 : 5000),
       tailMs,
     },
     outDir: values.out ?? defaultOutDir,

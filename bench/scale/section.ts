@@ -8,6 +8,9 @@ import type { ServeProcess } from '../lib/serve-process.js';
 import { runScenario } from '../frame-latency/run-scenario.js';
 import type { ScenarioResult } from '../frame-latency/scenario.js';
 
+/** Pipelines start one after another: each step's warm-up grows by this much per pipeline. */
+const STARTUP_ALLOWANCE_MS_PER_PIPELINE = 20;
+
 export interface ScaleOptions {
   steps: readonly number[];
   warmupMs: number;
@@ -78,7 +81,8 @@ export async function runScaleSection(options: ScaleOptions, server: ServeProces
   for (const pipelines of options.steps) {
     progress(`scale: ${pipelines} pipeline${pipelines === 1 ? '' : 's'}`);
     try {
-      const { warmupMs, windowMs, tailMs } = options;
+      const { windowMs, tailMs } = options;
+      const warmupMs = options.warmupMs + pipelines * STARTUP_ALLOWANCE_MS_PER_PIPELINE;
       const step = summarize(await runScenario({ variant: 'as-built', condition: 'idle', pipelines, warmupMs, windowMs, tailMs }, server));
       steps.push(step);
       if (step.framesLost > 0) {
