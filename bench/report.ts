@@ -80,7 +80,7 @@ export function evaluateGoals(result: Pick<BenchResult, 'latency' | 'scale'>): G
 
   const asBuilt = [...(latency?.results.filter((r) => r.spec.variant === 'as-built') ?? []), ...(scale?.steps.map((s) => s.result) ?? [])];
   const lost = asBuilt.reduce((sum, r) => sum + r.framesLost, 0);
-  const expected = asBuilt.reduce((sum, r) => sum + r.framesExpected, 0);
+  const expected = Math.round(asBuilt.reduce((sum, r) => sum + r.framesExpected, 0));
   const conditions = new Set(latency?.results.filter((r) => r.spec.variant === 'as-built').map((r) => r.spec.condition));
   goals.push({
     goal: 'zero frames lost in every condition, default settings',
@@ -127,10 +127,12 @@ export function fmt(value: number): string {
   return value.toPrecision(2);
 }
 
-function table(header: string[], rows: string[][]): string {
+/** A Markdown table; the first `textColumns` columns are text (left-aligned), the rest figures (right-aligned). */
+function table(header: string[], rows: string[][], textColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
-  return [line(header), '|' + widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|', ...rows.map(line)].join('\n');
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i < textColumns ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ') + ' |';
+  const rule = '|' + widths.map((w, i) => (i < textColumns ? '-'.repeat(w + 2) : '-'.repeat(w + 1) + ':')).join('|') + '|';
+  return [line(header), rule, ...rows.map(line)].join('\n');
 }
 
 function audioPathCpuPerStream(r: ScenarioResult): number {
@@ -161,6 +163,7 @@ export function latencyTable(latency: LatencySection): string {
   return table(
     ['design', 'condition', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms', 'frames', 'lost', 'heap B/frame', 'path CPU %/stream', 'other load, cores'],
     [...floorRows, ...rows],
+    2,
   );
 }
 
@@ -187,14 +190,16 @@ export function scaleTable(scale: ScaleSection): string {
     fmt(s.latencyP99Ms),
     fmt(s.latencyMaxMs),
     fmt(s.serverCpuPercent),
+    fmt(s.result.machineCores.others),
   ]);
-  return table(['pipelines', 'process CPU % of a core', 'capture+transport %/stream', 'RSS MB', 'lost', 'p99 ms', 'max ms', 'server CPU %'], rows);
+  return table(['pipelines', 'process CPU % of a core', 'capture+transport %/stream', 'RSS MB', 'lost', 'p99 ms', 'max ms', 'server CPU %', 'other load, cores'], rows);
 }
 
 export function goalTable(goals: Goal[]): string {
   return table(
     ['goal', 'measured', 'status'],
     goals.map((g) => [g.goal, g.measured, g.met === null ? 'not measured' : g.met ? 'met' : 'MISSED']),
+    3,
   );
 }
 

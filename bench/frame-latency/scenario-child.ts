@@ -61,7 +61,8 @@ function byRole(threads: ThreadFigures[], windowMs: number, framesInWindow: numb
 }
 
 export async function measureScenario(spec: ScenarioSpec): Promise<ScenarioMeasurement> {
-  const sourceDurationMs = spec.warmupMs + spec.windowMs + spec.tailMs;
+  // Whole frames: every source then plays exactly sourceDurationMs / FRAME_MS of them.
+  const sourceDurationMs = Math.ceil((spec.warmupMs + spec.windowMs + spec.tailMs) / FRAME_MS) * FRAME_MS;
   const warnings: string[] = [];
   const loopStall = new LoopStallMonitor();
   const startedAt = monotonicMs();

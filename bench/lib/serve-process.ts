@@ -1,20 +1,24 @@
 /**
  * `earshot serve` (script engine) in a child process on loopback: the v3
  * server the benchmarked pipelines stream to. It runs in its own process so
- * its work is not counted as the pipelines' cost. Every session it closes is
- * logged with the audio it received, which is how frames lost on the way are
- * counted at the far end.
+ * its work is not counted as the pipelines' cost, at a lower scheduling
+ * priority: it stands for a service on other machines, and should not take a
+ * CPU from the pipelines at the moment each frame wakes it. Every session it
+ * closes is logged with the audio it received, which is how frames lost on
+ * the way are counted at the far end.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { processCpuMs } from './proc.js';
 
 const BIN = new URL('../../../bin/earshot.cjs', import.meta.url);
 const START_TIMEOUT_MS = 15000;
+/** The server's nice level (0 is normal; higher yields the CPU to the pipelines). */
+const SERVER_NICENESS = 10;
 const STOP_TIMEOUT_MS = 7000;
 
 export interface ClosedSession {
@@ -40,6 +44,7 @@ export class ServeProcess {
     const child = spawn(process.execPath, [BIN.pathname, 'serve', '--port', '0', '--engine', 'script', '--script', script, '--log-level', 'info'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    setPriority(child.pid!, SERVER_NICENESS);
     const stderr: string[] = [];
     const keepStderr = (chunk: Buffer): number => stderr.push(chunk.toString());
     child.stderr.on('data', keepStderr);

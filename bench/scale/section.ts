@@ -6,7 +6,7 @@
  */
 import type { ServeProcess } from '../lib/serve-process.js';
 import { runScenario } from '../frame-latency/run-scenario.js';
-import type { ScenarioResult } from '../frame-latency/scenario.js';
+import { FRAME_MS, type ScenarioResult } from '../frame-latency/scenario.js';
 
 /** Pipelines start one after another: each step's warm-up grows by this much per pipeline. */
 const STARTUP_ALLOWANCE_MS_PER_PIPELINE = 20;
@@ -42,6 +42,11 @@ export interface ScaleSection {
   /** Least-squares slopes over the loss-free steps: what one more pipeline adds. */
   rssBytesPerPipeline: number;
   processCpuPercentPerPipeline: number;
+}
+
+/** A failed child's message ends with its stack; the table needs only what happened. */
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
 }
 
 /** Slope of the least-squares line through the points. */
@@ -82,7 +87,8 @@ export async function runScaleSection(options: ScaleOptions, server: ServeProces
     progress(`scale: ${pipelines} pipeline${pipelines === 1 ? '' : 's'}`);
     try {
       const { windowMs, tailMs } = options;
-      const warmupMs = options.warmupMs + pipelines * STARTUP_ALLOWANCE_MS_PER_PIPELINE;
+      // Whole frames, so every source plays a whole number of them.
+      const warmupMs = Math.ceil((options.warmupMs + pipelines * STARTUP_ALLOWANCE_MS_PER_PIPELINE) / FRAME_MS) * FRAME_MS;
       const step = summarize(await runScenario({ variant: 'as-built', condition: 'idle', pipelines, warmupMs, windowMs, tailMs }, server));
       steps.push(step);
       if (step.framesLost > 0) {
@@ -90,7 +96,7 @@ export async function runScaleSection(options: ScaleOptions, server: ServeProces
         break;
       }
     } catch (error) {
-      stoppedAt = { pipelines, reason: (error as Error).message };
+      stoppedAt = { pipelines, reason: firstLine((error as Error).message) };
       break;
     }
   }
