@@ -52,7 +52,8 @@ async function consume({ buffer, samples }: FloorWorkerData): Promise<number[]> 
   // A pending waitAsync does not keep a thread alive on its own.
   const keepAlive = setInterval(() => undefined, 60_000);
   let seen = 0;
-  while (latencies.length < samples) {
+  // Counts hand-offs, not wake-ups: a wake-up late enough to find two has a latency for the last one only.
+  while (seen < samples) {
     const wait = Atomics.waitAsync(counter, COUNT, seen);
     if (wait.async) await wait.value;
     const now = Atomics.load(counter, COUNT);

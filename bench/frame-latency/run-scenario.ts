@@ -15,17 +15,30 @@ import { FRAME_MS, type Condition, type ScenarioMeasurement, type ScenarioResult
 
 const CHILD = new URL('./scenario-child.js', import.meta.url);
 const FLOOR_CHILD = new URL('./floor-child.js', import.meta.url);
+/** Beyond the audio a child plays, how long it may take to start and finish. */
+const CHILD_OVERHEAD_BOUND_MS = 60_000;
 /** How long the server may take to log the last sessions closed after the child exits. */
 const SESSION_LOG_WAIT_MS = 5000;
 
 export type ScenarioSettings = Omit<ScenarioSpec, 'serverUrl' | 'resultFile'>;
 
-/** Runs a child script with one JSON argument; resolves when it exits 0, else rejects with its stderr. */
-async function runChild(script: URL, spec: object, what: string): Promise<void> {
+/**
+ * Runs a child script with one JSON argument; resolves when it exits 0, else
+ * rejects with its stderr. A child still running after timeoutMs is killed:
+ * a hung run fails its cell, never the whole suite.
+ */
+async function runChild(script: URL, spec: object, what: string, timeoutMs: number): Promise<void> {
   const child = spawn(process.execPath, [script.pathname, JSON.stringify(spec)], { stdio: ['ignore', 'ignore', 'pipe'] });
   const stderr: string[] = [];
   child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, timeoutMs);
   const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  if (timedOut) throw new Error(`${what} did not finish within ${timeoutMs} ms and was killed`);
   if (code !== 0) throw new Error(`${what} failed (exit ${code}): ${stderr.join('').trim().slice(-2000)}`);
 }
 
@@ -34,7 +47,7 @@ export async function runFloor(condition: Condition, samples: number): Promise<D
   const dir = await mkdtemp(join(tmpdir(), 'earshot-bench-'));
   try {
     const spec: FloorSpec = { condition, samples, resultFile: join(dir, 'floor.json') };
-    await runChild(FLOOR_CHILD, spec, `the hand-off floor (${condition})`);
+    await runChild(FLOOR_CHILD, spec, `the hand-off floor (${condition})`, samples * FRAME_MS + CHILD_OVERHEAD_BOUND_MS);
     return JSON.parse(await readFile(spec.resultFile, 'utf8')) as Distribution;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -48,7 +61,9 @@ export async function runScenario(settings: ScenarioSettings, server: ServeProce
   const serverCpuBefore = server.cpuMs();
   const startedAt = performance.now();
   try {
-    await runChild(CHILD, spec, `scenario ${spec.variant} / ${spec.condition} / ${spec.pipelines} pipelines`);
+    const audioMs = spec.warmupMs + spec.windowMs + spec.tailMs;
+    // The child bounds its own start and finish; this is the backstop.
+    await runChild(CHILD, spec, `scenario ${spec.variant} / ${spec.condition} / ${spec.pipelines} pipelines`, 2 * audioMs + 3 * CHILD_OVERHEAD_BOUND_MS);
     const measurement = JSON.parse(await readFile(spec.resultFile, 'utf8')) as ScenarioMeasurement;
     const sessions = await server.closedSince(sessionsBefore, spec.pipelines, SESSION_LOG_WAIT_MS);
     const framesReceivedByServer = sessions.reduce((total, s) => total + Math.round(s.audioMs / FRAME_MS), 0);
