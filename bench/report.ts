@@ -6,7 +6,7 @@ import type { MachineInfo } from './lib/proc.js';
 import type { BenchOptions } from './lib/options.js';
 import type { LatencySection } from './frame-latency/section.js';
 import { CONDITION_DESCRIPTIONS, CONDITIONS, VARIANTS, type Condition, type ScenarioResult, type Variant } from './frame-latency/scenario.js';
-import type { ScaleSection } from './scale/section.js';
+import type { ScaleSection, ScaleStep } from './scale/section.js';
 import type { RecognizerFigures } from './pocketsphinx.js';
 
 export interface Ratio {
@@ -89,15 +89,17 @@ export function evaluateGoals(result: Pick<BenchResult, 'latency' | 'scale'>): G
     met: lost > 0 ? false : conditions.size === CONDITIONS.length ? true : null,
   });
 
-  const single = scale?.steps.find((s) => s.pipelines === 1);
-  const largest = scale?.steps.filter((s) => s.framesLost === 0).at(-1);
+  // Per stream it costs most with few streams (nothing shares a thread's wake-ups): every step must be under.
+  const steps = scale?.steps ?? [];
+  const worst = steps.reduce<ScaleStep | undefined>((w, s) => (!w || s.captureTransportPercentPerStream > w.captureTransportPercentPerStream ? s : w), undefined);
+  const largest = steps.at(-1);
   goals.push({
     goal: 'capture + transport < 1% of one core per 16 kHz stream',
-    measured: single
-      ? `${fmt(single.captureTransportPercentPerStream)}% with 1 stream` +
-        (largest && largest !== single ? `, ${fmt(largest.captureTransportPercentPerStream)}% each with ${largest.pipelines}` : '')
+    measured: worst
+      ? `${fmt(worst.captureTransportPercentPerStream)}% each with ${worst.pipelines} (the most per stream)` +
+        (largest && largest !== worst ? `, ${fmt(largest.captureTransportPercentPerStream)}% each with ${largest.pipelines}` : '')
       : 'not measured',
-    met: single ? single.captureTransportPercentPerStream < 1 : null,
+    met: worst ? worst.captureTransportPercentPerStream < 1 : null,
   });
 
   const reached = scale?.steps.some((s) => s.pipelines >= 64) || scale?.stoppedAt !== undefined;

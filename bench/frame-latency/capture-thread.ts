@@ -46,7 +46,12 @@ class PostingRing extends FrameRing {
 installThreadProbe('capture');
 
 const data = workerData as CaptureThreadData;
-for (const { port, source } of data.pipelines) {
+// Sources started in one go would tick together, one wake-up of this thread for all of them; the
+// service opens its pipelines one after another, each on its own beat. Spread the starts over a
+// frame so this thread wakes once per frame per source too, as the audio host does.
+const spacingMs = (data.pipelines[0]?.source.frame_ms ?? 0) / Math.max(1, data.pipelines.length);
+for (const [i, { port, source }] of data.pipelines.entries()) {
+  if (i > 0) await new Promise((resolve) => setTimeout(resolve, spacingMs));
   const frameSamples = Math.round((source.sample_rate * source.frame_ms) / 1000);
   const assembler = new FrameAssembler(new PostingRing(port, data.transfer, frameSamples, source.sample_rate));
   const synthetic = new SyntheticSource(source, assembler, {
