@@ -28,11 +28,14 @@ export function startAsBuilt(spec: ScenarioSpec, sourceDurationMs: number, warni
     observe(pipeline, latenciesMs);
   };
   const exit = service.run();
+  let exited = false;
+  void exit.finally(() => (exited = true)).catch(() => undefined);
   const streaming = (async () => {
     for (;;) {
       const runners = service.runners;
       if (runners.length === spec.pipelines && runners.every((r) => r.transcriberStatus?.state === 'streaming')) return;
       if (runners.some((r) => r.state === 'failed')) throw new Error(`a pipeline failed to start: ${runners.find((r) => r.failure)?.failure}`);
+      if (exited) throw new Error(`the service stopped before every session opened: ${warnings.slice(-3).join(' | ')}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   })();
