@@ -28,8 +28,10 @@ const H_CAPACITY = 4;
 const H_FRAME_SAMPLES = 5;
 const H_SAMPLE_RATE = 6;
 const H_POLICY = 7;
+/** Bumped by every event a waiting reader must see (a frame, the end, a wake-up): the word it waits on. */
+const H_SIGNAL = 12;
 const HEADER_INTS = 16;
-/** Float64 slots over header ints 8..15. */
+/** Float64 slots over header ints 8..11. */
 const P_NEXT_SEQ = 0;
 const P_LAST_CAPTURE_MS = 1;
 const PRODUCER_STATE_OFFSET = 32;
@@ -155,14 +157,14 @@ export class FrameRing {
     this.counts[slot] = samples.length;
     this.pcm.set(samples, slot * this.frameSamples);
     Atomics.store(h, H_WRITE, (w + 1) | 0);
-    Atomics.notify(h, H_WRITE);
+    this.signalReader();
     return outcome;
   }
 
   /** Producer side: no more frames will come; the reader drains what is left. */
   close(): void {
     Atomics.or(this.header, H_FLAGS, FLAG_CLOSED);
-    Atomics.notify(this.header, H_WRITE);
+    this.signalReader();
   }
 
   /** Producer side: a restarted producer clears the end-of-stream mark. */
@@ -193,13 +195,27 @@ export class FrameRing {
     }
   }
 
-  /** Consumer side: resolves when a frame may be readable, the ring closes, or after timeoutMs. */
-  async waitForFrame(timeoutMs: number): Promise<void> {
+  /**
+   * Consumer side: resolves when a frame may be readable, the ring closes,
+   * wakeReader is called, or after timeoutMs (default: no timeout).
+   */
+  async waitForFrame(timeoutMs?: number): Promise<void> {
     const h = this.header;
-    const w = Atomics.load(h, H_WRITE);
-    if (w !== Atomics.load(h, H_READ) || this.closed) return;
-    const result = Atomics.waitAsync(h, H_WRITE, w, timeoutMs);
+    // Read the signal before looking: a frame or the end that lands after the look changes it, so the wait returns at once.
+    const signal = Atomics.load(h, H_SIGNAL);
+    if (Atomics.load(h, H_WRITE) !== Atomics.load(h, H_READ) || this.closed) return;
+    const result = Atomics.waitAsync(h, H_SIGNAL, signal, timeoutMs);
     if (result.async) await result.value;
+  }
+
+  /** Consumer side: wakes a reader waiting in waitForFrame, so it can see it has been told to stop. */
+  wakeReader(): void {
+    this.signalReader();
+  }
+
+  private signalReader(): void {
+    Atomics.add(this.header, H_SIGNAL, 1);
+    Atomics.notify(this.header, H_SIGNAL);
   }
 
   /** Producer side (files read as fast as consumed): resolves when the reader frees a slot, or after timeoutMs. */

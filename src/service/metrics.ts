@@ -32,7 +32,9 @@ export class ServiceMetrics {
   private readonly retired = new Map<string, Map<string, Sample>>();
 
   constructor(private readonly runners: () => readonly PipelineRunner[]) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'earshot_process_' });
+    // The event-loop lag monitor samples with a timer; at its default 10 ms it wakes the main thread
+    // 100 times a second, more than all the pipelines' own messages. 100 ms still shows a stall.
+    collectDefaultMetrics({ register: this.registry, prefix: 'earshot_process_', eventLoopMonitoringPrecision: 100 });
     const pipelineValue = (value: (runner: PipelineRunner) => number | undefined): Sampler => (runner) => {
       const v = value(runner);
       return v === undefined ? [] : [{ labels: { pipeline: runner.name }, value: v }];

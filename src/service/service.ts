@@ -52,6 +52,8 @@ export interface ServiceOptions {
   secrets: SecretScrubber;
   /** Where `${VAR}` is looked up on reload (the environment the service started with). */
   env?: Env;
+  /** The modules the service's threads run (benchmarks wrap the real ones). */
+  modules?: ServiceThreadModules;
 }
 
 export type ReloadOutcome =
@@ -61,12 +63,35 @@ export type ReloadOutcome =
   /** Something unexpected went wrong while applying it (logged). */
   | { result: 'failed'; reason: string };
 
+/**
+ * The transport pool for `pipelineCount` pipelines: one thread per core at
+ * most, each pipeline one long-lived task on it (several share a thread).
+ */
+export function transportPoolOptions(pipelineCount: number, filename: URL): ConstructorParameters<typeof Piscina>[0] {
+  const threads = Math.max(1, Math.min(pipelineCount, availableParallelism()));
+  return {
+    filename: filename.href,
+    minThreads: threads,
+    maxThreads: threads,
+    // Pipelines a reload adds beyond the threads share them rather than wait in piscina's queue.
+    concurrentTasksPerWorker: Math.max(TASKS_PER_TRANSPORT_THREAD, Math.ceil(pipelineCount / threads)),
+    idleTimeout: Infinity,
+    atomics: 'disabled',
+  };
+}
+
+/** The modules the service's threads run; benchmarks wrap the real ones to measure inside the threads. */
+export interface ServiceThreadModules {
+  audioHost?: URL;
+  transport?: URL;
+}
+
 export class Service {
   private config: PipelineFileConfig;
   private readonly baseDir: string;
   private readonly logger: Logger;
   private readonly secrets: SecretScrubber;
-  private readonly host = new AudioHostClient();
+  private readonly host: AudioHostClient;
   private readonly hostSupervisor: Supervisor;
   private transportPool: Piscina | undefined;
   private readonly byName = new Map<string, PipelineRunner>();
@@ -88,6 +113,7 @@ export class Service {
     this.baseDir = options.loaded.baseDir;
     this.logger = options.logger;
     this.secrets = options.secrets;
+    this.host = new AudioHostClient(options.modules?.audioHost);
     this.exit = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
@@ -205,16 +231,12 @@ export class Service {
   }
 
   private async startParts(): Promise<void> {
-    const pipelines = Object.keys(this.config.pipelines).length;
-    const threads = Math.max(1, Math.min(pipelines, availableParallelism()));
-    this.transportPool = new Piscina({
-      filename: new URL('../transport/audio-worker.js', import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      concurrentTasksPerWorker: TASKS_PER_TRANSPORT_THREAD,
-      idleTimeout: Infinity,
-      atomics: 'disabled',
-    });
+    this.transportPool = new Piscina(
+      transportPoolOptions(
+        Object.keys(this.config.pipelines).length,
+        this.options.modules?.transport ?? new URL('../transport/audio-worker.js', import.meta.url),
+      ),
+    );
     const http = this.config.service.http;
     if (http) await this.listen(http.host, http.port);
     await this.hostSupervisor.supervise(this.host);

@@ -20,7 +20,6 @@ import type { AudioBacklog } from './backlog.js';
 import { createWavRecorder, type WavRecorder } from '../sinks/wav.js';
 
 const STATS_INTERVAL_MS = 1000;
-const WAIT_SLICE_MS = 1000;
 
 /**
  * Frames from the ring, as an Observable that completes when capture has
@@ -30,6 +29,11 @@ const WAIT_SLICE_MS = 1000;
 export function ringFrames(ring: FrameRing, backlog: AudioBacklog, stopped: AbortSignal): Observable<RingFrame> {
   return new Observable<RingFrame>((subscriber) => {
     let active = true;
+    // The reader waits for frames without a timeout (a timed wait costs the
+    // thread a second wake-up per frame, when its timeout lapses), so
+    // stopping must wake it.
+    const wake = (): void => ring.wakeReader();
+    stopped.addEventListener('abort', wake, { once: true });
     void (async () => {
       while (active && !stopped.aborted) {
         const into = backlog.borrow();
@@ -40,12 +44,14 @@ export function ringFrames(ring: FrameRing, backlog: AudioBacklog, stopped: Abor
         }
         backlog.release(into);
         if (ring.closed && ring.fill === 0) break;
-        await ring.waitForFrame(WAIT_SLICE_MS);
+        await ring.waitForFrame();
       }
+      stopped.removeEventListener('abort', wake);
       subscriber.complete();
     })();
     return () => {
       active = false;
+      wake();
     };
   });
 }

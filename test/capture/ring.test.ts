@@ -85,8 +85,47 @@ describe('frame ring', () => {
     expect(Date.now() - before).to.be.below(1000);
   });
 
+  it('wakes a reader waiting without a timeout when told to stop', async () => {
+    const ring = FrameRing.create({ capacityFrames: 4, frameSamples: 160, sampleRate: 16000, policy: 'drop_oldest' });
+    let woken = false;
+    const waiting = ring.waitForFrame().then(() => (woken = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(woken, 'nothing to read yet').to.equal(false);
+    ring.wakeReader();
+    await waiting;
+    expect(woken).to.equal(true);
+  });
+
   describe('across threads', function () {
     this.timeout(20000);
+
+    it('never leaves a reader waiting after the producer closed the ring (no lost wake-up)', async () => {
+      // Thousands of rings each get a frame and then the end from another thread; every reader waits
+      // without a timeout, as the transport does. A close that lands between a reader's last look and
+      // its wait must still wake it.
+      const rings = Array.from({ length: 2000 }, () => FrameRing.create({ capacityFrames: 4, frameSamples: 16, sampleRate: 16000, policy: 'drop_oldest' }));
+      const into = new Int16Array(16);
+      let ended = 0;
+      const readers = rings.map(async (ring) => {
+        for (;;) {
+          if (ring.read(into)) continue;
+          if (ring.closed && ring.fill === 0) return ended++;
+          await ring.waitForFrame();
+        }
+      });
+      const keepAlive = setInterval(() => undefined, 1000);
+      const closer = new Worker(new URL('../support/ring-closer.js', import.meta.url), { workerData: { rings: rings.map((r) => r.buffer) } });
+      try {
+        const outcome = await Promise.race([
+          Promise.all(readers).then(() => 'every reader ended'),
+          new Promise((resolve) => setTimeout(() => resolve(`${rings.length - ended} readers still waiting 10 s later`), 10000)),
+        ]);
+        expect(outcome).to.equal('every reader ended');
+      } finally {
+        clearInterval(keepAlive);
+        await closer.terminate();
+      }
+    });
 
     async function consume(ring: FrameRing, stallAtSeq: number, stallMs: number): Promise<number[]> {
       const into = new Int16Array(ring.frameSamples);

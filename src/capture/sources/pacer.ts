@@ -27,7 +27,7 @@ export class Pacer {
 
   private schedule(): void {
     const due = this.startedAt + (this.ticks + 1) * this.periodMs;
-    this.timer = setTimeout(() => this.run(), Math.max(0, due - this.now()));
+    this.timer = setTimeout(() => this.run(), Math.max(1, Math.ceil(due - this.now())));
   }
 
   private run(): void {
