@@ -6,6 +6,7 @@
  * where the service feeds its latency histogram.
  */
 import pino from 'pino';
+import { SecretScrubber } from '../../src/service/logger.js';
 import { Service, transportPoolOptions } from '../../src/service/service.js';
 import { benchPipelineFile } from './pipeline-file.js';
 import type { PipelineOutcome, ScenarioSpec, VariantRun } from './scenario.js';
@@ -16,9 +17,15 @@ const AUDIO_HOST = new URL('./probed-audio-host.js', import.meta.url);
 const TRANSPORT = new URL('./probed-transport.js', import.meta.url);
 
 export function startAsBuilt(spec: ScenarioSpec, sourceDurationMs: number, warnings: string[]): VariantRun {
-  const { config, baseDir } = benchPipelineFile(spec, sourceDurationMs);
+  const loaded = benchPipelineFile(spec, sourceDurationMs);
   const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line.trim()) });
-  const service = new Service(config, baseDir, logger, { audioHost: AUDIO_HOST, transport: TRANSPORT });
+  const service = new Service({
+    file: loaded.file,
+    loaded,
+    logger,
+    secrets: new SecretScrubber(),
+    modules: { audioHost: AUDIO_HOST, transport: TRANSPORT },
+  });
   const latencies = new Map<string, number[]>();
   const observe = service.metrics.observeLatencies.bind(service.metrics);
   service.metrics.observeLatencies = (pipeline, latenciesMs) => {
