@@ -8,6 +8,7 @@ import type { LatencySection } from './frame-latency/section.js';
 import { CONDITION_DESCRIPTIONS, CONDITIONS, VARIANTS, type Condition, type ScenarioResult, type Variant } from './frame-latency/scenario.js';
 import type { ScaleSection, ScaleStep } from './scale/section.js';
 import type { RecognizerFigures } from './pocketsphinx.js';
+import type { EndToEndFigures } from './end-to-end.js';
 
 export interface Ratio {
   condition: Condition;
@@ -35,6 +36,7 @@ export interface BenchResult {
   latency?: LatencySection & { ratios: Ratio[] };
   scale?: ScaleSection;
   recognizer?: RecognizerFigures | { error: string };
+  endToEnd?: EndToEndFigures | { error: string };
   goals: Goal[];
 }
 
@@ -233,6 +235,15 @@ export function formatReport(result: BenchResult): string {
     else {
       out.push(`  decode speed: ${fmt(r.audioSecondsPerCpuSecond)} audio s per CPU s (${fmt(r.audioSeconds)} s of audio)`);
       if (r.utteranceLatencyMedianMs !== undefined) out.push(`  utterance latency at real-time pace: median ${fmt(r.utteranceLatencyMedianMs)} ms, max ${fmt(r.utteranceLatencyMaxMs ?? NaN)} ms`);
+    }
+  }
+  if (result.endToEnd) {
+    const e = result.endToEnd;
+    out.push('', 'End to end, offline (LibriVox into a PulseAudio sink, captured, earshot serve --engine local, JSONL):');
+    if ('error' in e) out.push(`  FAILED: ${e.error}`);
+    else {
+      out.push(`  word error rate: ${fmt(e.earshotWer)} through earshot, ${fmt(e.directWer)} decoding the files directly (${e.clips} clips)`);
+      out.push(`  end of utterance -> final event: median ${fmt(e.latencyMedianMs)} ms, max ${fmt(e.latencyMaxMs)} ms (${e.latenciesMs.map((ms) => fmt(ms)).join(', ')})`);
     }
   }
   out.push('', 'Goals:', '', goalTable(result.goals));

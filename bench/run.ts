@@ -12,6 +12,7 @@ import { runLatencySection } from './frame-latency/section.js';
 import { BenchUsageError, parseBenchOptions, USAGE, type BenchOptions } from './lib/options.js';
 import { machineInfo } from './lib/proc.js';
 import { ServeProcess } from './lib/serve-process.js';
+import { measureEndToEnd } from './end-to-end.js';
 import { measureRecognizer } from './pocketsphinx.js';
 import { evaluateGoals, formatReport, latencyRatios, type BenchResult } from './report.js';
 import { runScaleSection } from './scale/section.js';
@@ -49,6 +50,14 @@ async function runBench(options: BenchOptions, progress: (line: string) => void)
       result.recognizer = { error: (error as Error).message };
     }
   }
+  if (options.sections.includes('end-to-end') && !options.quick) {
+    progress('end-to-end');
+    try {
+      result.endToEnd = await measureEndToEnd();
+    } catch (error) {
+      result.endToEnd = { error: (error as Error).message };
+    }
+  }
   result.goals = evaluateGoals(result);
   result.durationSeconds = (performance.now() - started) / 1000;
   return result;
@@ -69,6 +78,7 @@ function failedSections(result: BenchResult): string[] {
   if (result.latency?.failures.length) failed.push('latency');
   if (result.scale?.stoppedAt && result.scale.steps.length === 0) failed.push('scale');
   if (result.recognizer && 'error' in result.recognizer) failed.push('recognizer');
+  if (result.endToEnd && 'error' in result.endToEnd) failed.push('end-to-end');
   return failed;
 }
 

@@ -4,7 +4,7 @@ import { CONDITIONS, VARIANTS, type Condition, type Variant } from '../frame-lat
 import type { LatencySectionOptions } from '../frame-latency/section.js';
 import type { ScaleOptions } from '../scale/section.js';
 
-export const SECTIONS = ['latency', 'scale', 'recognizer'] as const;
+export const SECTIONS = ['latency', 'scale', 'recognizer', 'end-to-end'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -23,7 +23,8 @@ export class BenchUsageError extends Error {
 export const USAGE = `usage: npm run bench -- [options]
 
   --quick                 a smoke run in well under a minute: 1 pipeline, 1 s windows,
-                          scale steps 1 and 2, recognizer decode speed only
+                          scale steps 1 and 2, recognizer decode speed only,
+                          no end-to-end
   --sections LIST         which sections, comma-separated: ${SECTIONS.join(', ')} (default: all)
   --variants LIST         frame-latency designs: ${VARIANTS.join(', ')} (default: all)
   --conditions LIST       conditions: ${CONDITIONS.join(', ')} (default: all)
