@@ -201,6 +201,12 @@ export const WebhookSink = Type.Object(
       default: 64 * 1024 * 1024,
       description: 'Bound on the spool. A turn that would pass it is dropped (counted, logged as an error); spooled turns are kept.',
     }),
+    rejected_max_bytes: Type.Integer({
+      minimum: 0,
+      default: 64 * 1024 * 1024,
+      description:
+        'Bound on rejected.jsonl in the spool directory, where requests the endpoint rejected for good (redirects, 4xx but 408/429) are kept for replay. Past it, rejected turns are dropped (counted, logged as an error); 0 keeps none.',
+    }),
     ...SinkQueueFields,
   },
   Strict,
