@@ -106,6 +106,15 @@ function checkFileSink(ctx: CheckContext, sink: FileSinkConfig, sinkPath: Path):
   if (ctx.usable([...sinkPath, 'partials']) && ctx.usable(formatPath_) && sink.partials && sink.format !== 'jsonl') {
     ctx.report('warning', [...sinkPath, 'partials'], 'value', `partials are only written in jsonl; a ${sink.format} file gets final turns only`);
   }
+  const cues = [...sinkPath, 'cues'];
+  if (sink.cues !== undefined && ctx.usable(cues) && ctx.usable(formatPath_) && sink.format !== 'srt' && sink.format !== 'vtt') {
+    ctx.report('warning', cues, 'key', `cues only shape srt and vtt files; a ${sink.format} file ignores them`);
+  }
+  const minCue = [...cues, 'min_duration_ms'];
+  const maxCue = [...cues, 'max_duration_ms'];
+  if (sink.cues !== undefined && ctx.usable(minCue) && ctx.usable(maxCue) && sink.cues.min_duration_ms > sink.cues.max_duration_ms) {
+    ctx.report('error', minCue, 'value', `min_duration_ms (${sink.cues.min_duration_ms}) is more than max_duration_ms (${sink.cues.max_duration_ms})`);
+  }
   const rotate = [...sinkPath, 'rotate'];
   if (sink.rotate !== undefined && ctx.usable(rotate) && sink.rotate.max_bytes === undefined && sink.rotate.max_seconds === undefined) {
     ctx.report('warning', rotate, 'key', 'rotate has neither max_bytes nor max_seconds, so the file never rotates');

@@ -158,6 +158,23 @@ export const ConsoleSink = Type.Object(
   Strict,
 );
 
+export const CueOptions = Type.Object(
+  {
+    max_line_chars: Type.Integer({ minimum: 10, default: 42, description: 'Characters per line; a longer run of words wraps to the next line.' }),
+    max_lines: Type.Integer({ minimum: 1, maximum: 4, default: 2, description: 'Lines per cue.' }),
+    max_duration_ms: Type.Integer({ minimum: 1000, default: 7000, description: 'Longest a cue lasts; a longer stretch of speech goes on in the next cue.' }),
+    max_pause_ms: Type.Integer({ minimum: 0, default: 1500, description: 'A pause between two words longer than this starts a new cue.' }),
+    min_duration_ms: Type.Integer({
+      minimum: 0,
+      default: 833,
+      description:
+        'Shortest time a cue stays on screen: a shorter one is held into the silence after it, up to the next cue of its turn; the last cue of a turn is held the full time, and a next turn starting sooner starts when it ends. 0 holds none.',
+    }),
+  },
+  { ...Strict, description: 'How srt and vtt cut turns into cues. Defaults follow common broadcast practice: 42 characters, two lines, 7 s, 5/6 s.' },
+);
+export type CueOptionsConfig = Static<typeof CueOptions>;
+
 export const FileSink = Type.Object(
   {
     type: Type.Literal('file'),
@@ -169,6 +186,7 @@ export const FileSink = Type.Object(
     partials: Type.Boolean({ default: false, description: 'Also write partial turns (jsonl only).' }),
     timestamps: Type.Boolean({ default: false, description: 'text: prefix each line with the turn start in the audio stream, [HH:MM:SS.mmm].' }),
     labels: Type.Boolean({ default: true, description: 'text: prefix each line with the pipeline label and the speaker, when known.' }),
+    cues: Type.Optional(CueOptions),
     rotate: Type.Optional(
       Type.Object(
         {
@@ -200,6 +218,12 @@ export const WebhookSink = Type.Object(
       minimum: 4096,
       default: 64 * 1024 * 1024,
       description: 'Bound on the spool. A turn that would pass it is dropped (counted, logged as an error); spooled turns are kept.',
+    }),
+    rejected_max_bytes: Type.Integer({
+      minimum: 0,
+      default: 64 * 1024 * 1024,
+      description:
+        'Bound on rejected.jsonl in the spool directory, where requests the endpoint rejected for good (redirects, 4xx but 408/429) are kept for replay. Past it, rejected turns are dropped (counted, logged as an error); 0 keeps none.',
     }),
     ...SinkQueueFields,
   },

@@ -19,14 +19,17 @@
  */
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { FileSink as FileSinkSchema, type FileSinkConfig } from '../config/schema.js';
+import { FileSink as FileSinkSchema, type CueOptionsConfig, type FileSinkConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
 import { SinkConfigError, SinkIoError } from './errors.js';
-import { createFormatter, type RecordFormatter } from './formats/index.js';
+import { cueLimits, createFormatter, type CueLimits, type RecordFormatter } from './formats/index.js';
 import { resolveOptions } from './options.js';
 import { candidatePaths, checkTemplate, resolveTemplate, usesVariable } from './path-template.js';
 import type { Sink, SinkContext } from './sink.js';
 import { repairTornTail } from './torn-tail.js';
+
+/** The options as written: any key may be left to its default, inside `cues` too. */
+export type FileSinkOptions = Partial<Omit<FileSinkConfig, 'cues'>> & { cues?: Partial<CueOptionsConfig> };
 
 export interface FileSinkDeps {
   /** Wall clock for templates and time rotation (tests pass their own). */
@@ -43,7 +46,7 @@ interface OpenFile {
   formatter: RecordFormatter;
 }
 
-export function createFileSink(options: Partial<FileSinkConfig>, context: SinkContext, deps: FileSinkDeps = {}): FileSink {
+export function createFileSink(options: FileSinkOptions, context: SinkContext, deps: FileSinkDeps = {}): FileSink {
   return new FileSink(options, context, deps);
 }
 
@@ -51,17 +54,22 @@ export class FileSink implements Sink {
   private readonly options: FileSinkConfig;
   private readonly now: () => Date;
   private readonly perSession: boolean;
+  private readonly cues: CueLimits;
   private current: OpenFile | undefined;
   /** Every call runs after the one before, whoever calls (write, flush, stop). */
   private queue: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private readonly opened: string[] = [];
 
-  constructor(options: Partial<FileSinkConfig>, private readonly context: SinkContext, deps: FileSinkDeps = {}) {
+  constructor(options: FileSinkOptions, private readonly context: SinkContext, deps: FileSinkDeps = {}) {
     this.options = resolveOptions(FileSinkSchema, { ...options, type: 'file' }, context.name);
     checkTemplate(this.options.path, ['pipeline', 'label', 'date', 'time', 'session'], context.name);
     if (this.options.partials && this.options.format !== 'jsonl') {
       throw new SinkConfigError(context.name, 'partials', `partial turns can only be written as jsonl, not ${this.options.format}; remove partials or use format: jsonl`);
+    }
+    this.cues = cueLimits(this.options.cues);
+    if (this.cues.minDurationMs > this.cues.maxDurationMs) {
+      throw new SinkConfigError(context.name, 'cues.min_duration_ms', `${this.cues.minDurationMs} is more than cues.max_duration_ms (${this.cues.maxDurationMs})`);
     }
     this.now = deps.now ?? (() => new Date());
     this.perSession = usesVariable(this.options.path, 'session');
@@ -154,7 +162,11 @@ export class FileSink implements Sink {
    */
   private async openNext(session: string | undefined, rotating: boolean): Promise<OpenFile> {
     await this.closeCurrent();
-    const formatter = createFormatter(this.options.format, { timestamps: this.options.timestamps, labels: this.options.labels, label: this.context.label });
+    const formatter = createFormatter(
+      this.options.format,
+      { timestamps: this.options.timestamps, labels: this.options.labels, label: this.context.label },
+      this.cues,
+    );
     const now = this.now();
     const target = resolveTemplate(this.options.path, { pipeline: this.context.pipeline, label: this.context.label, session, now }, this.context.baseDir);
     await mkdir(dirname(target), { recursive: true }).catch((err: Error) => this.fail('cannot create the directory', err, dirname(target)));

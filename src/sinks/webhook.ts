@@ -10,8 +10,11 @@
  * webhook-id) after an exponential backoff with full jitter, or after the
  * Retry-After of a 429 or 503 (up to retry_max_delay_ms); retries go on while
  * the events wait in the spool. Redirects and other 4xx are not retried: the
- * request's events are dropped, counted and logged with the status and the
- * URL (credentials stripped).
+ * request is written to `rejected.jsonl` in the spool directory (with its
+ * status, the response's start, the webhook headers and the exact body; see
+ * webhook/dead-letter.ts), counted and logged with the status, the URL
+ * (credentials stripped) and that file. The file is bounded by
+ * rejected_max_bytes; past it, rejected turns are dropped, counted and logged.
  *
  * Body. With batch_max_events 1 (the default), one event per request:
  *   {"type":"transcript.final"|"transcript.partial","timestamp":<received_at>,"data":<event>}
@@ -42,6 +45,7 @@ import { pickEvent } from './formats/jsonl.js';
 import { resolveOptions } from './options.js';
 import type { Sink, SinkContext } from './sink.js';
 import { redactUrl } from './webhook/redact.js';
+import { DEAD_LETTER_FILE, DeadLetterFile, responseSnippet } from './webhook/dead-letter.js';
 import { backoffDelay, judgeStatus, type Verdict } from './webhook/retry.js';
 import { sign, signingKey } from './webhook/signature.js';
 import { Spool, type SpoolEntry } from './webhook/spool.js';
@@ -57,7 +61,9 @@ export interface WebhookSinkStats {
   /** Requests the endpoint rejected for good (redirect, 4xx other than 408/429). */
   rejectedRequests: number;
   rejectedEvents: number;
-  /** Events dropped: spool full, or an unreadable spool entry. */
+  /** Rejected events kept in rejected.jsonl (a part of rejectedEvents). */
+  deadLetteredEvents: number;
+  /** Events lost: spool full, an unreadable spool entry, or rejected while rejected.jsonl was full. */
   droppedEvents: number;
   /** What waits in the spool now. */
   spoolEvents: number;
@@ -81,6 +87,8 @@ interface Batch {
 
 const DROP_LOG_INTERVAL_MS = 10_000;
 const BODY_SNIPPET_CHARS = 200;
+/** What rejected.jsonl keeps of a request's headers: what a receiver verifies; never credentials. */
+const WEBHOOK_HEADERS = ['content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature'] as const;
 
 export function createWebhookSink(options: Partial<WebhookSinkConfig>, context: SinkContext, deps: WebhookSinkDeps = {}): WebhookSink {
   return new WebhookSink(options, context, deps);
@@ -96,6 +104,9 @@ export class WebhookSink implements Sink {
   private readonly now: () => number;
   private readonly random: () => number;
   private spool: Spool | undefined;
+  /** rejected.jsonl, opened at the first rejection. */
+  private deadLetters: DeadLetterFile | undefined;
+  private lastDeadLetterFullLog = -Infinity;
   private loop: Promise<void> | undefined;
   /** Aborted by stop(): no more waiting for batches or backoffs. */
   private readonly stopping = new AbortController();
@@ -111,6 +122,7 @@ export class WebhookSink implements Sink {
     retries: 0,
     rejectedRequests: 0,
     rejectedEvents: 0,
+    deadLetteredEvents: 0,
     droppedEvents: 0,
   };
 
@@ -202,6 +214,8 @@ export class WebhookSink implements Sink {
     const left = this.spool?.events ?? 0;
     if (left > 0) this.context.logger.info({ events: left, spool: this.spoolDir }, 'turns left in the webhook spool for the next start');
     await this.spool?.close();
+    await this.deadLetters?.close();
+    this.deadLetters = undefined;
   }
 
   private async deliverForever(): Promise<void> {
@@ -217,7 +231,7 @@ export class WebhookSink implements Sink {
         // The spool's disk failed (full, read-only): the turns stay where they are; try again later.
         spoolFailures += 1;
         const delay = backoffDelay(spoolFailures, this.options.retry_initial_delay_ms, this.options.retry_max_delay_ms, this.random);
-        this.context.logger.error({ err, spool: this.spoolDir, delay_ms: delay }, 'webhook spool error; delivery resumes after a pause');
+        this.context.logger.error({ err, spool: this.spoolDir, delay_ms: delay }, 'webhook spool or rejected file error; delivery resumes after a pause');
         await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
         if (this.stopping.signal.aborted) return;
       }
@@ -286,20 +300,17 @@ export class WebhookSink implements Sink {
   /** Sends until delivered or rejected; 'left' when stopping interrupted it. */
   private async deliver(batch: Batch): Promise<'delivered' | 'rejected' | 'left'> {
     for (let attempt = 1; ; attempt++) {
-      const verdict = await this.post(batch);
-      if (verdict === 'aborted') return 'left';
+      const headers = this.webhookHeaders(batch);
+      const outcome = await this.post(batch, headers);
+      if (outcome === 'aborted') return 'left';
+      const { verdict } = outcome;
       if (verdict.kind === 'delivered') {
         this.counters.deliveredRequests += 1;
         this.counters.deliveredEvents += batch.events;
         return 'delivered';
       }
       if (verdict.kind === 'rejected') {
-        this.counters.rejectedRequests += 1;
-        this.counters.rejectedEvents += batch.events;
-        this.context.logger.error(
-          { url: this.logUrl, status: verdict.status, webhook_id: batch.id, events: batch.events, reason: verdict.reason },
-          'webhook endpoint rejected the request; not retried, its turns are dropped',
-        );
+        await this.setAside(batch, verdict, headers, outcome.response);
         return 'rejected';
       }
       if (this.stopping.signal.aborted) return 'left';
@@ -314,7 +325,60 @@ export class WebhookSink implements Sink {
     }
   }
 
-  private async post(batch: Batch): Promise<Verdict | 'aborted'> {
+  /**
+   * A rejected request goes to rejected.jsonl before the spool forgets it;
+   * when that file is full, its turns are dropped. When it cannot be written
+   * (a disk error) this throws: the request stays spooled and the delivery
+   * loop sends it again after a pause, as after any spool error.
+   */
+  private async setAside(batch: Batch, verdict: Verdict & { kind: 'rejected' }, headers: Record<string, string>, response: string): Promise<void> {
+    this.counters.rejectedRequests += 1;
+    this.counters.rejectedEvents += batch.events;
+    const where = { url: this.logUrl, status: verdict.status, webhook_id: batch.id, events: batch.events, reason: verdict.reason };
+    const file = join(this.spoolDir, DEAD_LETTER_FILE);
+    if ((await this.writeDeadLetter(batch, verdict.status, headers, response)) === 'written') {
+      this.counters.deadLetteredEvents += batch.events;
+      this.context.logger.error({ ...where, rejected_file: file }, 'webhook endpoint rejected the request; not retried, its turns are kept in the rejected file for replay');
+      return;
+    }
+    this.counters.droppedEvents += batch.events;
+    if (this.now() - this.lastDeadLetterFullLog < DROP_LOG_INTERVAL_MS) return;
+    this.lastDeadLetterFullLog = this.now();
+    this.context.logger.error(
+      { ...where, rejected_file: file, rejected_max_bytes: this.options.rejected_max_bytes, dropped_events: this.counters.droppedEvents },
+      'webhook endpoint rejected the request and the rejected file is full; its turns are dropped',
+    );
+  }
+
+  private async writeDeadLetter(batch: Batch, status: number, headers: Record<string, string>, response: string): Promise<'written' | 'full'> {
+    if (this.options.rejected_max_bytes === 0) return 'full';
+    if (!this.deadLetters) {
+      this.deadLetters = await DeadLetterFile.open(this.spoolDir, this.options.rejected_max_bytes).catch((err: Error) => {
+        throw new Error(`cannot open the rejected file ${join(this.spoolDir, DEAD_LETTER_FILE)}: ${err.message}`, { cause: err });
+      });
+      if (this.deadLetters.repairedBytes > 0) {
+        this.context.logger.warn({ path: this.deadLetters.path, removed_bytes: this.deadLetters.repairedBytes }, 'removed an incomplete line left at the end of the rejected file by an earlier crash');
+      }
+    }
+    const kept: Record<string, string> = {};
+    for (const name of WEBHOOK_HEADERS) if (headers[name] !== undefined) kept[name] = headers[name];
+    const file = this.deadLetters;
+    return file.append({
+      time: new Date(this.now()).toISOString(),
+      url: this.logUrl,
+      status,
+      response: responseSnippet(response),
+      webhook_id: batch.id,
+      events: batch.events,
+      headers: kept,
+      payload: batch.body.toString('utf8'),
+    }).catch((err: Error) => {
+      throw new Error(`cannot write the rejected file ${file.path}: ${err.message}`, { cause: err });
+    });
+  }
+
+  /** The headers of one attempt: a fresh webhook-timestamp, signed. */
+  private webhookHeaders(batch: Batch): Record<string, string> {
     const timestamp = Math.floor(this.now() / 1000);
     const headers: Record<string, string> = {
       ...this.options.headers,
@@ -325,6 +389,10 @@ export class WebhookSink implements Sink {
     };
     if (this.key) headers['webhook-signature'] = sign(this.key, batch.id, timestamp, batch.body);
     if (this.authorization) headers.authorization = this.authorization;
+    return headers;
+  }
+
+  private async post(batch: Batch, headers: Record<string, string>): Promise<{ verdict: Verdict; response: string } | 'aborted'> {
     const timeout = deadline(this.options.timeout_ms);
     const signal = AbortSignal.any([this.halt.signal, timeout.signal]);
     try {
@@ -332,10 +400,10 @@ export class WebhookSink implements Sink {
       const text = await response.text();
       const verdict = judgeStatus(response.status, response.headers.get('retry-after'), this.now());
       if (verdict.kind === 'rejected' && text !== '') verdict.reason += `: ${text.slice(0, BODY_SNIPPET_CHARS)}`;
-      return verdict;
+      return { verdict, response: text };
     } catch (err) {
       if (this.halt.signal.aborted) return 'aborted';
-      return { kind: 'retry', reason: describeNetworkError(err) };
+      return { verdict: { kind: 'retry', reason: describeNetworkError(err) }, response: '' };
     } finally {
       timeout.clear();
     }

@@ -1,9 +1,10 @@
 import { createRequire } from 'node:module';
 import { expect } from 'chai';
 import SrtParser from 'srt-parser-2';
-import webvtt, { type WebVTTNode } from 'webvtt-parser';
+import webvtt from 'webvtt-parser';
 import type { TranscriptEvent } from '../../src/model/transcript.js';
 import { createFormatter, formatJsonLine, formatTextLine, SrtFormatter, VttFormatter } from '../../src/sinks/formats/index.js';
+import { checkCueRules, treeText } from './cue-check.js';
 import { finalTurn, SENTENCES, timedWords } from './helpers.js';
 
 const entities = createRequire(import.meta.url)('webvtt-parser/html-entities.json') as Record<string, string>;
@@ -22,43 +23,6 @@ function conversation(): TranscriptEvent[] {
   at += 8000;
   turns.push(finalTurn('This turn came without word timings at all.', at, { words: [], start_ms: at, end_ms: at + 2500 }));
   return turns;
-}
-
-function words(text: string): string[] {
-  return text.split(/\s+/).filter((w) => w !== '');
-}
-
-function treeText(node: WebVTTNode): string {
-  return (node.value ?? '') + (node.children ?? []).map(treeText).join('');
-}
-
-interface ParsedCue {
-  start: number;
-  end: number;
-  lines: string[];
-}
-
-/** `shown` maps a turn's text to what the format can show of it. */
-function checkCueRules(cues: ParsedCue[], turns: TranscriptEvent[], shown = (text: string) => text): void {
-  expect(cues.length).to.be.greaterThan(turns.length, 'long turns are split into several cues');
-  for (const [i, cue] of cues.entries()) {
-    expect(cue.end, `cue ${i + 1} has a duration`).to.be.greaterThan(cue.start);
-    expect(cue.end - cue.start, `cue ${i + 1} lasts at most 7 s`).to.be.at.most(7);
-    expect(cue.lines.length, `cue ${i + 1} has one or two lines`).to.be.within(1, 2);
-    for (const line of cue.lines) expect([...line].length, `cue ${i + 1}: "${line}"`).to.be.at.most(42);
-    const next = cues[i + 1];
-    if (next) expect(next.start, `cue ${i + 2} starts after cue ${i + 1} ends`).to.be.at.least(cue.end);
-  }
-  // Read in order, the cues say exactly what the turns said.
-  expect(words(cues.map((c) => c.lines.join(' ')).join(' '))).to.deep.equal(words(turns.map((t) => shown(t.text)).join(' ')));
-  // A cue starts where a word starts and ends where a word ends (turns with word times).
-  const starts = new Set(turns.flatMap((t) => t.words.map((w) => w.start_ms / 1000)));
-  const ends = new Set(turns.flatMap((t) => t.words.map((w) => w.end_ms / 1000)));
-  const timed = cues.filter((c) => c.start < turns[turns.length - 1]!.start_ms / 1000);
-  for (const cue of timed) {
-    expect(starts.has(cue.start), `cue start ${cue.start} is a word start`).to.equal(true);
-    expect(ends.has(cue.end), `cue end ${cue.end} is a word end`).to.equal(true);
-  }
 }
 
 describe('subtitle formats', () => {
@@ -113,7 +77,7 @@ describe('subtitle formats', () => {
   it('shows the formatted text when it lines up with the words, and times past 99 hours', () => {
     const turn = finalTurn('Hello, world.', 360_000_000 + 1234, { words: timedWords('hello world', 360_000_000 + 1234) });
     const out = new VttFormatter().format(turn);
-    expect(out).to.equal('100:00:01.234 --> 100:00:01.914\nHello, world.\n\n');
+    expect(out).to.equal('100:00:01.234 --> 100:00:02.067\nHello, world.\n\n', 'two words in 680 ms, held for 5/6 s');
   });
 
   it('numbers cues without gaps when a record could not be written and is formatted again', () => {

@@ -4,10 +4,32 @@
  * A turn is cut at word boundaries into cues of at most `maxLines` lines of
  * `maxLineChars` characters lasting at most `maxDurationMs`, and a pause longer
  * than `maxPauseMs` between two words starts a new cue, so text never stays on
- * screen across a silence. Cue times are the words' times. A CueTimeline keeps
- * the cues of one file in order: a cue never starts before the previous one
- * ended, and never has zero duration.
+ * screen across a long silence. Cue times are the words' times. A CueTimeline
+ * keeps the cues of one file in order: a cue never starts before the previous
+ * one ended, and never has zero duration.
+ *
+ * Minimum duration. A cue of one short word lasts a few hundred ms and flashes
+ * by, so every cue stays on screen until `minDurationMs` after its first word
+ * was spoken, into the silence after it. The default, 5/6 s, is the Netflix
+ * Timed Text Style Guide's minimum duration per subtitle event ("General
+ * Requirements"). A fixed minimum rather than a reading speed: a live cue
+ * cannot show before its words are spoken, and a reading-speed target would
+ * hold long cues for seconds past their words.
+ * - Within a turn, a cue is held at most until the turn's next cue starts
+ *   (that is known: a turn is cut in one go).
+ * - The last cue of a turn is held the full minimum. The next turn is not
+ *   known when the cue is written, and a written cue is never rewritten (the
+ *   file sink appends each turn as it arrives, for live players and crash
+ *   safety). So a next turn that starts within the hold shows when the hold
+ *   ends: late by less than the minimum. Holds never add up: the late cue is
+ *   still held only until the minimum after its own first word, so in a quick
+ *   exchange of short turns each shows for about the time between them, and
+ *   the subtitles are never more than one minimum behind the speech. (Holding
+ *   each turn's last cue back until the next turn arrived would delay every
+ *   turn's last words instead.)
  */
+import { Value } from '@sinclair/typebox/value';
+import { CueOptions, type CueOptionsConfig } from '../../config/schema.js';
 import type { TranscriptEvent } from '../../model/transcript.js';
 import { oneLine } from './text.js';
 
@@ -22,10 +44,17 @@ export interface CueLimits {
   maxLines: number;
   maxDurationMs: number;
   maxPauseMs: number;
+  minDurationMs: number;
 }
 
-/** Common broadcast practice: 42 characters, two lines, 7 seconds. */
-export const DEFAULT_CUE_LIMITS: CueLimits = { maxLineChars: 42, maxLines: 2, maxDurationMs: 7000, maxPauseMs: 1500 };
+/** The limits a file sink's `cues:` options set (omitted ones take the schema's defaults). */
+export function cueLimits(options: Partial<CueOptionsConfig> = {}): CueLimits {
+  const o = Value.Default(CueOptions, { ...options }) as CueOptionsConfig;
+  return { maxLineChars: o.max_line_chars, maxLines: o.max_lines, maxDurationMs: o.max_duration_ms, maxPauseMs: o.max_pause_ms, minDurationMs: o.min_duration_ms };
+}
+
+/** Common broadcast practice: 42 characters, two lines, 7 seconds, at least 5/6 s on screen. */
+export const DEFAULT_CUE_LIMITS: CueLimits = cueLimits();
 
 interface TimedToken {
   text: string;
@@ -93,16 +122,22 @@ function charCount(text: string): number {
   return [...text].length;
 }
 
-/** Places cues on one file's timeline: in order, never overlapping, never empty. */
+/** Places cues on one file's timeline: in order, never overlapping, never empty, held for the minimum (see the module comment). */
 export class CueTimeline {
   private lastEnd = 0;
   private beforeLast = 0;
 
+  constructor(private readonly minDurationMs = DEFAULT_CUE_LIMITS.minDurationMs) {}
+
+  /** The cues of one turn, in order. */
   place(cues: Cue[]): Cue[] {
     this.beforeLast = this.lastEnd;
-    return cues.map((cue) => {
+    return cues.map((cue, i) => {
       const start_ms = Math.max(Math.round(cue.start_ms), this.lastEnd);
-      const end_ms = Math.max(Math.round(cue.end_ms), start_ms + 1);
+      const next = cues[i + 1];
+      // Measured from the words, not from a start a previous hold pushed late, so holds never add up.
+      const holdUntil = Math.min(Math.round(cue.start_ms) + this.minDurationMs, next === undefined ? Infinity : Math.round(next.start_ms));
+      const end_ms = Math.max(Math.round(cue.end_ms), holdUntil, start_ms + 1);
       this.lastEnd = end_ms;
       return { ...cue, start_ms, end_ms };
     });

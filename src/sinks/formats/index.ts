@@ -4,6 +4,7 @@
  * complete record, which is what torn-tail repair looks for.
  */
 import type { TranscriptEvent } from '../../model/transcript.js';
+import { DEFAULT_CUE_LIMITS, type CueLimits } from './cues.js';
 import { formatJsonLine } from './jsonl.js';
 import { SrtFormatter } from './srt.js';
 import { formatTextLine, type TextFormatOptions } from './text.js';
@@ -27,18 +28,18 @@ export interface RecordFormatter {
   undo(): void;
 }
 
-export function createFormatter(format: FileFormat, text: TextFormatOptions): RecordFormatter {
+export function createFormatter(format: FileFormat, text: TextFormatOptions, cues: CueLimits = DEFAULT_CUE_LIMITS): RecordFormatter {
   switch (format) {
     case 'text':
       return { header: '', recordEnd: '\n', timeline: false, format: (event) => formatTextLine(event, text), undo: () => undefined };
     case 'jsonl':
       return { header: '', recordEnd: '\n', timeline: false, format: formatJsonLine, undo: () => undefined };
     case 'srt': {
-      const srt = new SrtFormatter();
+      const srt = new SrtFormatter(cues);
       return { header: '', recordEnd: '\n\n', timeline: true, format: (event) => srt.format(event), undo: () => srt.undo() };
     }
     case 'vtt': {
-      const vtt = new VttFormatter();
+      const vtt = new VttFormatter(cues);
       return { header: VTT_HEADER, recordEnd: '\n\n', timeline: true, format: (event) => vtt.format(event), undo: () => vtt.undo() };
     }
   }
@@ -48,5 +49,5 @@ export { formatJsonLine, pickEvent } from './jsonl.js';
 export { formatTextLine, type TextFormatOptions } from './text.js';
 export { SrtFormatter } from './srt.js';
 export { VttFormatter, VTT_HEADER } from './vtt.js';
-export { splitIntoCues, CueTimeline, DEFAULT_CUE_LIMITS, type Cue, type CueLimits } from './cues.js';
+export { splitIntoCues, CueTimeline, cueLimits, DEFAULT_CUE_LIMITS, type Cue, type CueLimits } from './cues.js';
 export { formatTimecode } from './timecode.js';

@@ -10,9 +10,11 @@ import { formatTimecode } from './timecode.js';
 export class SrtFormatter {
   private nextIndex = 1;
   private indexBefore = 1;
-  private readonly timeline = new CueTimeline();
+  private readonly timeline: CueTimeline;
 
-  constructor(private readonly limits: CueLimits = DEFAULT_CUE_LIMITS) {}
+  constructor(private readonly limits: CueLimits = DEFAULT_CUE_LIMITS) {
+    this.timeline = new CueTimeline(limits.minDurationMs);
+  }
 
   /** All cues of one final turn, as one record. */
   format(event: TranscriptEvent): string {
