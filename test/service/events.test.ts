@@ -8,11 +8,11 @@
  * none twice), and SIGTERM ending the streams with the last finals in them.
  */
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TranscriptEvent } from '../../src/model/transcript.js';
-import { SseClient } from '../support/sse-client.js';
+import { idNumber, readFinals, SseClient } from '../support/sse-client.js';
 import { EarshotProcess, fetchText, sample, scrape, SCRIPT_TEXTS, ScriptServer, waitFor, writeToneWav } from './harness.js';
 
 const API_KEY = 'events-test-key-0123456789';
@@ -20,18 +20,6 @@ const JSONL_KEYS = ['pipeline', 'label', 'session_id', 'seq', 'turn_order', 'fin
 const REQUIRED_KEYS = ['pipeline', 'label', 'session_id', 'seq', 'turn_order', 'final', 'formatted', 'text', 'start_ms', 'end_ms', 'words', 'received_at'];
 
 type Streamed = TranscriptEvent & { $id: string | undefined; $event: string };
-
-/** The number in an event id `<run>-<n>`. */
-const idNumber = (id: string | undefined): number => Number(/^[0-9a-z]+-(\d+)$/.exec(id ?? '')?.[1] ?? NaN);
-
-export async function readFinals(path: string): Promise<TranscriptEvent[]> {
-  const text = await readFile(path, 'utf8').catch(() => '');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as TranscriptEvent)
-    .filter((event) => event.final);
-}
 
 describe('earshot run: GET /events (Server-Sent Events)', function () {
   this.timeout(60000);
