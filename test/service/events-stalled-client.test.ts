@@ -66,7 +66,7 @@ describe('earshot run: a stalled /events client', function () {
         const lastSeen = stalled.lastEventId as string;
         figures.stalledGot = stalled.messages.length;
         await waitUntil(() => healthy?.parsed('final').some((e) => e.$id === `${lastSeen}`) ?? false, 'the healthy client to catch up');
-        const upToLastSeen = (healthy as SseClient).messages.filter((m) => idNumber(m.id) <= idNumber(lastSeen)).map((m) => m.id);
+        const upToLastSeen = (healthy).messages.filter((m) => idNumber(m.id) <= idNumber(lastSeen)).map((m) => m.id);
         const got = stalled.messages.map((m) => m.id);
         const differs = got.findIndex((id, i) => id !== upToLastSeen[i]);
         expect({ differs, got: got.length }, 'what it got is what the healthy client got').to.deep.equal({ differs: -1, got: upToLastSeen.length });
@@ -80,7 +80,7 @@ describe('earshot run: a stalled /events client', function () {
         const replayed = again.messages.slice(1).map((m) => m.id);
         expect(new Set(replayed).size, 'no final twice').to.equal(replayed.length);
         // Live finals may follow the replay; the replay itself is the last FINALS_HISTORY finals when it connected.
-        const healthyFinals = (healthy as SseClient).parsed('final').map((e) => e.$id);
+        const healthyFinals = (healthy).parsed('final').map((e) => e.$id);
         const at = healthyFinals.indexOf(replayed[0]);
         expect(idNumber(replayed[0])).to.be.greaterThan(idNumber(lastSeen));
         expect(replayed.slice(0, FINALS_HISTORY), `${FINALS_HISTORY} finals kept, in order`).to.deep.equal(healthyFinals.slice(at, at + FINALS_HISTORY));
