@@ -278,8 +278,9 @@ export const Service = Type.Object(
         {
           host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' }),
           port: Type.Integer({ minimum: 0, maximum: 65535, default: 9464, description: '0: any free port.' }),
+          captions: Type.Boolean({ default: true, description: 'Serve the live transcript too: /events (Server-Sent Events) and /captions (a page for OBS or a browser).' }),
         },
-        { ...Strict, description: 'Serve /healthz and /metrics; off when absent.' },
+        { ...Strict, description: 'Serve /healthz and /metrics (and /events, /captions); off when absent.' },
       ),
     ),
     log: Type.Object(

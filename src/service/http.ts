@@ -1,15 +1,22 @@
 /**
  * The service's HTTP endpoint: /healthz (per-pipeline state; 200 unless a
- * pipeline has failed, 503 then), /metrics (Prometheus text), and control
- * requests for a pipeline's transcriber (control.ts). Loopback by
- * default: it exposes no transcript and no secret (both bodies go through
- * the secret scrubber too), but it is not meant for the internet.
+ * pipeline has failed, 503 then), /metrics (Prometheus text), control
+ * requests for a pipeline's transcriber (control.ts), and, unless
+ * service.http.captions is false, the live transcript: /events (SSE,
+ * event-stream.ts) and /captions (a page, captions-page.ts). Loopback by
+ * default: it exposes no secret (every body goes through the secret
+ * scrubber too), but it is not meant for the internet.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { checkCaptionsParams, checkEventsParams } from './caption-params.js';
+import { captionsPage } from './captions-page.js';
 import { handleControl, isControlPath } from './control.js';
+import { EventStreams } from './event-stream.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PipelineRunner } from './pipeline-runner.js';
+import type { TranscriptHub } from './transcript-hub.js';
 
 export interface PipelineHealth {
   state: string;
@@ -54,12 +61,24 @@ export interface HttpSources {
   metrics: ServiceMetrics;
   /** Applied to every body: no secret leaves by HTTP either. */
   scrub: (text: string) => string;
+  /** Serves /events and /captions from this hub; absent: those routes are off. */
+  transcripts?: TranscriptHub;
+  logger?: Logger;
 }
+
+/** Each server's open /events streams, ended first when it closes (they would hold it open). */
+const streamsOf = new WeakMap<Server, EventStreams>();
 
 /** Listens on host:port; resolves once listening, or rejects naming the address and the reason. */
 export async function startHttpServer(host: string, port: number, sources: HttpSources): Promise<{ server: Server; url: string }> {
+  const hub = sources.transcripts;
+  const streams = hub
+    ? new EventStreams({ hub, scrub: sources.scrub, metrics: sources.metrics.eventStreams, ...(sources.logger ? { logger: sources.logger } : {}) })
+    : undefined;
   const server = createServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0] ?? '/';
+    const target = request.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const path = queryAt < 0 ? target : target.slice(0, queryAt);
     if (isControlPath(path)) {
       void handleControl(request, response, path, sources.runners());
       return;
@@ -86,8 +105,13 @@ export async function startHttpServer(host: string, port: number, sources: HttpS
       );
       return;
     }
-    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /healthz or /metrics\n');
+    if (streams && (path === '/events' || path === '/captions')) {
+      serveTranscript(request, response, path, new URLSearchParams(queryAt < 0 ? '' : target.slice(queryAt + 1)), streams);
+      return;
+    }
+    response.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: try /healthz or /metrics${streams ? ', /events or /captions' : ''}\n`);
   });
+  if (streams) streamsOf.set(server, streams);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(`cannot listen on http://${host}:${port} (service.http): ${error.code ?? error.message}`)),
@@ -98,8 +122,29 @@ export async function startHttpServer(host: string, port: number, sources: HttpS
   return { server, url: `http://${formatHost(host)}:${address.port}` };
 }
 
+function serveTranscript(request: IncomingMessage, response: ServerResponse, path: string, query: URLSearchParams, streams: EventStreams): void {
+  const badRequest = (message: string): void => {
+    response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end(`${path}: ${message}\n`);
+  };
+  if (path === '/events') {
+    const checked = checkEventsParams(query);
+    if (checked.ok) streams.handle(request, response, checked.params);
+    else badRequest(checked.message);
+    return;
+  }
+  const checked = checkCaptionsParams(query);
+  if (!checked.ok) {
+    badRequest(checked.message);
+    return;
+  }
+  const page = captionsPage(checked.params);
+  response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': page.csp, 'cache-control': 'no-cache' });
+  response.end(page.html);
+}
+
 /** Closes the server and every connection it holds (keep-alive scrapers), within a bound. */
 export async function closeHttpServer(server: Server, boundMs = 2000): Promise<void> {
+  streamsOf.get(server)?.endAll();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), boundMs);

@@ -23,10 +23,18 @@ interface Sample {
 
 type Sampler = (runner: PipelineRunner) => Sample[];
 
+/** The /events streams (event-stream.ts). */
+export interface EventStreamMetrics {
+  streams: Gauge;
+  sent: Counter;
+  dropped: Counter;
+}
+
 export class ServiceMetrics {
   readonly registry = new Registry();
   readonly frameLatency: Histogram<'pipeline'>;
   readonly reloads: Counter<'result'>;
+  readonly eventStreams: EventStreamMetrics;
   private readonly counterSamplers = new Map<string, Sampler>();
   /** Counter name -> label set -> what retired runners had counted. */
   private readonly retired = new Map<string, Map<string, Sample>>();
@@ -81,6 +89,11 @@ export class ServiceMetrics {
       labelNames: ['result'],
       registers: [this.registry],
     });
+    this.eventStreams = {
+      streams: new Gauge({ name: 'earshot_event_streams', help: 'Clients connected to /events (the /captions page is one).', registers: [this.registry] }),
+      sent: new Counter({ name: 'earshot_event_stream_events_total', help: 'Transcript events written to /events clients (replays included).', registers: [this.registry] }),
+      dropped: new Counter({ name: 'earshot_event_streams_dropped_total', help: '/events clients disconnected for falling too far behind.', registers: [this.registry] }),
+    };
   }
 
   observeLatencies(pipeline: string, latenciesMs: number[]): void {

@@ -31,6 +31,7 @@ import { ServiceMetrics } from './metrics.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { isEmptyPlan, planReload, type ReloadPlan } from './reload-plan.js';
 import { secretsOf } from './secret-sources.js';
+import { TranscriptHub } from './transcript-hub.js';
 
 /** After a forced stop, how long what was aborted may take to wind down before the service ends anyway. */
 const FORCED_STOP_BOUND_MS = 3000;
@@ -97,6 +98,8 @@ export class Service {
   private readonly byName = new Map<string, PipelineRunner>();
   private readonly sharedFiles = new SharedFileSinks();
   readonly metrics = new ServiceMetrics(() => this.runners);
+  /** Every pipeline's transcript events, for /events and /captions. */
+  readonly transcripts: TranscriptHub;
   private http: { server: Server; url: string; host: string; port: number } | undefined;
   /** Start, reloads and stop, one at a time. */
   private operations: Promise<unknown> = Promise.resolve();
@@ -114,6 +117,7 @@ export class Service {
     this.logger = options.logger;
     this.secrets = options.secrets;
     this.host = new AudioHostClient(options.modules?.audioHost);
+    this.transcripts = new TranscriptHub({ logger: this.logger });
     this.exit = new Promise((resolve) => {
       this.resolveExit = resolve;
     });
@@ -262,6 +266,7 @@ export class Service {
       onSecrets: (values) => this.secrets.add(values),
     });
     this.byName.set(name, runner);
+    runner.transcripts.subscribe((event) => this.transcripts.publish(event));
     void runner.done.then(() => this.endIfIdle());
     try {
       await runner.start();
@@ -365,10 +370,13 @@ export class Service {
       runners: () => this.runners,
       metrics: this.metrics,
       scrub: (text) => this.secrets.scrub(text),
+      ...(this.config.service.http?.captions ? { transcripts: this.transcripts } : {}),
+      logger: this.logger,
     });
     this.http = { ...started, host, port };
     if (previous) await closeHttpServer(previous.server);
-    this.logger.info({ url: started.url }, `health and metrics on ${started.url}/healthz and ${started.url}/metrics`);
+    const captions = this.config.service.http?.captions ? `; live captions on ${started.url}/captions and ${started.url}/events` : '';
+    this.logger.info({ url: started.url }, `health and metrics on ${started.url}/healthz and ${started.url}/metrics${captions}`);
   }
 
   /** The service ends when no operation is under way and every pipeline has stopped (asked to, ended or failed). */

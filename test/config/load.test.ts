@@ -74,7 +74,7 @@ describe('config: loading valid files', () => {
     expect(warnings).to.deep.equal([]);
     expect(Object.keys(config.pipelines)).to.deep.equal(['them', 'me', 'replay', 'tone']);
     expect(config.service).to.deep.equal({
-      http: { host: '127.0.0.1', port: 9470 },
+      http: { host: '127.0.0.1', port: 9470, captions: true },
       log: { level: 'debug', format: 'json' },
       shutdown_timeout_ms: 30000,
       state_dir: '.earshot',
