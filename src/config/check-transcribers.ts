@@ -58,9 +58,10 @@ function checkAssemblyAI(ctx: CheckContext, transcriber: AssemblyAITranscriberCo
 
   const termination = [...path, 'termination_timeout_ms'];
   const shutdown = ['service', 'shutdown_timeout_ms'];
+  if (!ctx.usable(termination) || !ctx.usable(shutdown)) return;
   const wait = transcriber.termination_timeout_ms;
   const limit = ctx.config.service.shutdown_timeout_ms;
-  if (ctx.usable(termination) && ctx.usable(shutdown) && wait >= limit) {
+  if (wait >= limit) {
     // Point at the value the user wrote; the other one is a default.
     if (ctx.given(termination) || !ctx.given(shutdown)) {
       ctx.report('warning', termination, 'value', `the service stops after service.shutdown_timeout_ms (${limit} ms), before this ${wait} ms wait for the last turns ends`);
