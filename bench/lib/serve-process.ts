@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { processCpuMs } from './proc.js';
 
 const BIN = new URL('../../../bin/earshot.cjs', import.meta.url);
-const START_TIMEOUT_MS = 15000;
+const START_TIMEOUT_MS = 30000;
 /** The server's nice level (0 is normal; higher yields the CPU to the pipelines). */
 const SERVER_NICENESS = 10;
 const STOP_TIMEOUT_MS = 7000;

@@ -125,11 +125,15 @@ describe('webhook sink', function () {
     const child = spawn(process.execPath, [WRITER, JSON.stringify({ baseDir: ctx.dir, stateDir: ctx.stateDir, url, secret })], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
     let acked = -1;
+    let killed = false;
+    // Keep reading after the kill: the writer may have acknowledged more turns than this side had read by then.
     for await (const line of createInterface({ input: child.stdout })) {
       acked = Number(line);
-      if (acked >= 15) break;
+      if (acked >= 15 && !killed) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
     }
-    child.kill('SIGKILL');
     expect(await exited).to.equal('SIGKILL');
 
     receiver = new TestReceiver(secret);
