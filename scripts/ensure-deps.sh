@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Installs what earshot needs on Debian when it is missing, then builds.
+# `ensure-deps.sh test` also installs what only the tests need.
 # Idempotent and quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ missing=()
 while read -r pkg; do
   [[ -z "$pkg" || "$pkg" == \#* ]] && continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-done < scripts/debian-packages.txt
+done < <(cat scripts/debian-packages.txt; [ "${1:-}" = test ] && cat scripts/debian-packages-test.txt)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
