@@ -128,6 +128,8 @@ interface SessionContext {
   deliveredFinal: boolean;
   /** Why it closed, once it has: null after a normal end. */
   closeError?: TranscriberError | null;
+  /** Told when the socket has closed (a pause waits for it before saying it is paused). */
+  onClosed?: () => void;
   /** When each chunk went out and where it ended, for confirming quiet audio. */
   sendLog: SendRecord[];
   /** Session length the service granted (expires_at - Begin), and when it ends on our clock. */
@@ -150,6 +152,8 @@ const ROLLOVER_MARGIN_MS = 5 * 60 * 1000;
 const MAX_SOCKET_BUFFER_SECONDS = 5;
 /** After a 3007 rate close, stay this far below the lookahead the service refused. */
 const RATE_SAFETY = 0.8;
+/** A closing socket is destroyed after 2 s (V3Session.close); a pause waits that long at most. */
+const CLOSE_WAIT_MS = 2500;
 
 export class TranscriptionStream {
   readonly backlog: AudioBacklog;
@@ -272,6 +276,12 @@ export class TranscriptionStream {
     if (session.isOpen && !this.abort.signal.aborted) {
       context.ending = true;
       terminated = (await session.terminate(this.options.terminationTimeoutMs)) !== undefined;
+      // Closed means closed: the close handshake (bounded by the session's own close) before any next session.
+      if (context.closeError === undefined) {
+        const bound = new AbortController();
+        await Promise.race([new Promise<void>((resolve) => (context.onClosed = resolve)), sleep(CLOSE_WAIT_MS, bound.signal)]);
+        bound.abort();
+      }
     }
     if (terminated) {
       // Termination: everything the session was sent is transcribed.
@@ -495,6 +505,7 @@ export class TranscriptionStream {
 
   private onSessionClosed(context: SessionContext, error: TranscriberError | null): void {
     context.closeError = error;
+    context.onClosed?.();
     this.wake();
     // A superseded session, or one opened too late to be used, is nobody's concern any more.
     if (context !== this.current) return;

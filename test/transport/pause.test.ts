@@ -154,6 +154,49 @@ describe('transport: pause and resume over the service\'s HTTP endpoint (real pi
     }
   });
 
+  it('resumed while the pause still ends its session, which never answers Terminate: the cut turn is replayed and delivered once', async () => {
+    const script = toneScript(5);
+    const audio = toneAudioFor(script);
+    const watched = await startWatchedServer(script, { faults: [{ kind: 'ignore-terminate', sessions: [0] }] });
+    const heard = (): number => watched.server.sessions()[0]?.audioMsReceived ?? 0;
+    let stateAtResume: string | undefined;
+    try {
+      const run = await withTempDir('earshot-pause-noterm-', (dir) =>
+        runPipeline({
+          dir,
+          audio,
+          url: watched.server.url,
+          transcriber: 'params: { format_turns: true }\ntermination_timeout_ms: 2000',
+          service: 'http: { host: 127.0.0.1, port: 0 }',
+          during: async (service) => {
+            await waitUntil(() => service.httpUrl !== undefined && heard() >= audio.turns[1]!.start_ms + 600, 'the middle of the second turn');
+            expect((await post(service, '/pipelines/meeting/pause')).status).to.equal(202);
+            await sleep(1000);
+            stateAtResume = service.runners[0]?.transcriberStatus?.state;
+            expect((await post(service, '/pipelines/meeting/resume')).status).to.equal(202);
+          },
+        }),
+      );
+      expect(run.exitCode, run.failure).to.equal(0);
+      expect(stateAtResume, 'still waiting for Termination').to.equal('pausing');
+      const [first, second] = watched.sessions;
+      expect(first?.closed?.terminationSent).to.equal(false);
+      expect(second?.beganAt, 'the next session opens once the paused one is closed').to.be.at.least(first!.closedAt!);
+      const finals = run.events.filter((e) => e.final);
+      const cut = audio.turns[1]!;
+      const cutFinals = finals.filter((e) => cut.text.startsWith(e.text));
+      expect(cutFinals, 'the cut turn, delivered once').to.have.length(1);
+      expect(cutFinals[0]!.session_id, 'from the replay').to.equal(second!.id);
+      expect(Math.abs(cutFinals[0]!.start_ms - cut.start_ms)).to.be.at.most(60);
+      expect(finals[0]?.text).to.equal(audio.turns[0]!.text);
+      expect(finals.at(-1)?.text).to.equal(audio.turns.at(-1)!.text);
+      expect(run.stats?.framesLost).to.equal(0);
+      expect(run.stats?.framesPaused).to.be.within(15, 25); // about the second between pause and resume, in 50 ms frames
+    } finally {
+      await watched.close();
+    }
+  });
+
   it('paused while reconnecting: stops trying until resumed, then transcribes what was captured before the pause', async () => {
     const script = toneScript(5);
     const audio = toneAudioFor(script);
