@@ -11,6 +11,7 @@ import { expect } from 'chai';
 import type { Service } from '../../src/service/service.js';
 import { fetchText, parseMetrics, sample } from '../service/harness.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
+import { readWavSamples } from '../support/wav.js';
 import { runPipeline, startWatchedServer, toneAudioFor, toneScript, waitUntil, withTempDir } from './harness.js';
 
 const FRAME_MS = 50;
@@ -39,14 +40,16 @@ describe('transport: pause and resume over the service\'s HTTP endpoint (real pi
     const during: { health?: Awaited<ReturnType<typeof health>>; openSessions?: number; metricsPaused?: Map<string, number>; metricsAfter?: Map<string, number>; get405?: number } = {};
     const at: { pause: number; resume: number } = { pause: NaN, resume: NaN };
     let heardAtPause = NaN;
+    let recording: Int16Array = new Int16Array(0);
     try {
-      const run = await withTempDir('earshot-pause-', (dir) =>
-        runPipeline({
+      const run = await withTempDir('earshot-pause-', async (dir) => {
+        const result = await runPipeline({
           dir,
           audio,
           url: watched.server.url,
           transcriber: 'params: { format_turns: true }',
           service: 'http: { host: 127.0.0.1, port: 0 }',
+          sinks: ['{ type: wav, path: "recording.wav" }'],
           during: async (service) => {
             await waitUntil(() => service.httpUrl !== undefined && watched.server.sessions().length === 1, 'the first session');
             replies.resumeRunning = await post(service, '/pipelines/meeting/resume');
@@ -72,8 +75,10 @@ describe('transport: pause and resume over the service\'s HTTP endpoint (real pi
             await sleep(1300); // the transport reports its figures every second
             during.metricsAfter = parseMetrics((await fetchText(`${service.httpUrl ?? ''}/metrics`)).text);
           },
-        }),
-      );
+        });
+        recording = await readWavSamples(`${dir}/recording.wav`);
+        return result;
+      });
       expect(run.exitCode, run.failure).to.equal(0);
       expect(replies.resumeRunning).to.deep.equal({ status: 409, json: { error: 'pipeline meeting is already running' } });
       expect(replies.pause).to.deep.equal({ status: 202, json: { pipeline: 'meeting', paused: true } });
@@ -138,6 +143,14 @@ describe('transport: pause and resume over the service\'s HTTP endpoint (real pi
         expect(Math.abs(event!.start_ms - turn.start_ms), turn.text).to.be.at.most(60);
       }
       expect(resumedFinals[0]!.start_ms - cutFinal.end_ms, 'the gap a reader sees').to.be.at.least(pausedMs);
+
+      // The recording: the audio up to the pause and from the resume, silence in between, on the pipeline's clock.
+      const at_ = (ms: number): number => Math.round((ms * audio.sampleRate) / 1000);
+      expect(recording.length).to.be.closeTo(audio.samples.length, at_(FRAME_MS));
+      const same = (from: number, to: number): boolean => recording.subarray(at_(from), at_(to)).every((v, i) => v === audio.samples[at_(from) + i]);
+      expect(same(0, pausedAtMs), 'recorded up to the pause').to.equal(true);
+      expect(recording.subarray(at_(pausedAtMs), at_(resumedAtMs)).every((v) => v === 0), 'silence while paused').to.equal(true);
+      expect(same(resumedAtMs, audio.durationMs - FRAME_MS), 'recorded from the resume').to.equal(true);
 
       const logs = run.logs.filter((r) => r.pipeline === 'meeting');
       expect(logs.some((r) => String(r.msg).startsWith('paused (its session ended with its last turn)'))).to.equal(true);
