@@ -235,7 +235,8 @@ export class TranscriptionStream {
     if (this.paused || this.finishing || this.abort.signal.aborted) return false;
     this.paused = true;
     this.attempt?.abort();
-    this.pausing = this.endSessionForPause();
+    // After a pause still ending its session (paused, resumed and paused again): one at a time.
+    this.pausing = this.pausing.then(() => this.endSessionForPause());
     return true;
   }
 
@@ -299,7 +300,7 @@ export class TranscriptionStream {
   }
 
   private enterPaused(requestedAt: number, ended: { id: string; terminated: boolean } | undefined): void {
-    if (!this.paused || this.finishing || this.abort.signal.aborted) return;
+    if (!this.paused || this.finishing || this.abort.signal.aborted || this.state === 'paused') return;
     this.setState('paused');
     const fields = {
       pipeline: this.options.pipeline,
