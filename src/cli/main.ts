@@ -5,6 +5,7 @@ import { formatDeviceTable, LOOPBACK_SETUP } from '../capture/devices.js';
 import { renderJsonSchema } from '../config/json-schema.js';
 import { validateCommand } from '../config/validate.js';
 import { registerServeCommand } from '../serve/command.js';
+import { registerControlCommands } from '../service/control-client.js';
 import { runService } from '../service/run.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -70,6 +71,7 @@ export function buildProgram(): Command {
       }
     });
 
+  registerControlCommands(program);
   registerServeCommand(program);
   return program;
 }

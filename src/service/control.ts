@@ -3,14 +3,17 @@
  * transcriber can be told while it runs:
  *   POST /pipelines/<name>/force-endpoint   end the current turn now
  *   POST /pipelines/<name>/configuration    {"max_turn_silence": 400, ...}: change live parameters
+ *   POST /pipelines/<name>/pause            stop transcribing (and paying) until resumed; capture goes on
+ *   POST /pipelines/<name>/resume           transcribe again, in a new session
  * Answers 202 when passed on, 400 with the problems for bad parameters, 404
- * for an unknown pipeline, 409 when it is not running.
+ * for an unknown pipeline, 409 when it is not running (or paused, for
+ * force-endpoint), or already paused or resumed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { checkConfigurationUpdate } from '../transport/live-config.js';
 import type { PipelineRunner } from './pipeline-runner.js';
 
-const ROUTE = /^\/pipelines\/([^/]+)\/(force-endpoint|configuration)$/;
+const ROUTE = /^\/pipelines\/([^/]+)\/(force-endpoint|configuration|pause|resume)$/;
 const MAX_BODY_BYTES = 64 * 1024;
 
 export function isControlPath(path: string): boolean {
@@ -32,6 +35,12 @@ export async function handleControl(request: IncomingMessage, response: ServerRe
     reply(404, { error: `no pipeline named ${JSON.stringify(name)}; pipelines: ${runners.map((r) => r.name).join(', ')}` });
     return;
   }
+  if (action === 'pause' || action === 'resume') {
+    const refused = runner.setPaused(action === 'pause');
+    if (refused !== undefined) reply(409, { error: refused });
+    else reply(202, { pipeline: name, paused: action === 'pause' });
+    return;
+  }
   let params: Record<string, unknown> = {};
   if (action === 'configuration') {
     const body = await readBody(request);
@@ -50,7 +59,7 @@ export async function handleControl(request: IncomingMessage, response: ServerRe
     params = checked.params;
   }
   const passed = action === 'force-endpoint' ? runner.forceEndpoint() : runner.updateConfiguration(params);
-  if (!passed) reply(409, { error: `pipeline ${name} is ${runner.state}` });
+  if (!passed) reply(409, { error: `pipeline ${name} is ${runner.displayState}` });
   else reply(202, { pipeline: name, ...(action === 'configuration' ? { updated: params } : { force_endpoint: true }) });
 }
 

@@ -30,7 +30,7 @@ export interface PipelineHealth {
 }
 
 export interface HealthReport {
-  /** ok: every pipeline running and streaming; degraded: some starting, reconnecting, stopping or ended; failing: one failed. */
+  /** ok: every pipeline running and streaming (or paused); degraded: some starting, reconnecting, stopping or ended; failing: one failed. */
   status: 'ok' | 'degraded' | 'failing';
   pipelines: Record<string, PipelineHealth>;
 }
@@ -42,7 +42,7 @@ export function healthReport(runners: readonly PipelineRunner[]): HealthReport {
   for (const runner of runners) {
     const transcriber = runner.transcriberStatus?.state;
     pipelines[runner.name] = {
-      state: runner.state,
+      state: runner.displayState,
       ...(runner.label !== undefined ? { label: runner.label } : {}),
       started_at: runner.startedAt.toISOString(),
       ...(transcriber ? { transcriber } : {}),
@@ -51,7 +51,8 @@ export function healthReport(runners: readonly PipelineRunner[]): HealthReport {
       ...(runner.failure ? { error: runner.failure } : {}),
     };
     if (runner.state === 'failed') failing = true;
-    else if (runner.state !== 'running' || transcriber !== 'streaming' || runner.captureStats?.state !== 'running') degraded = true;
+    // Paused on purpose is healthy: no session, by request (`earshot_pipeline_paused` tells alerts apart).
+    else if (runner.state !== 'running' || (!runner.paused && transcriber !== 'streaming') || runner.captureStats?.state !== 'running') degraded = true;
   }
   return { status: failing ? 'failing' : degraded ? 'degraded' : 'ok', pipelines };
 }

@@ -67,11 +67,13 @@ export class ServiceMetrics {
       { labels: { pipeline: runner.name, stage: 'device' }, value: Math.ceil((runner.captureStats?.samplesLost ?? 0) / runner.frameSamples) },
       { labels: { pipeline: runner.name, stage: 'backlog' }, value: runner.transportStats?.framesLost ?? 0 },
     ]);
+    counter('earshot_frames_paused_total', 'Frames captured while the pipeline was paused, discarded on purpose (not lost).', ['pipeline'], pipelineValue((r) => r.transportStats?.framesPaused));
     counter('earshot_sink_events_total', 'Events handed to a sink and accepted (partial turns included; a file sink skips them).', ['pipeline', 'sink'], sinkValue((s) => s.counters.written));
     counter('earshot_sink_errors_total', 'Failed sink writes (retried or given up).', ['pipeline', 'sink'], sinkValue((s) => s.counters.errors));
     counter('earshot_sink_dropped_events_total', 'Events a sink lost (queue full, or given up after retries).', ['pipeline', 'sink'], sinkValue((s) => s.counters.dropped));
 
     gauge('earshot_pipeline_up', '1 while the pipeline runs.', ['pipeline'], pipelineValue((r) => (r.state === 'running' ? 1 : 0)));
+    gauge('earshot_pipeline_paused', '1 while the pipeline is paused (POST /pipelines/<name>/pause).', ['pipeline'], pipelineValue((r) => (r.state === 'running' && r.paused ? 1 : 0)));
     gauge('earshot_transcriber_connected', '1 while a transcriber session is open.', ['pipeline'], pipelineValue((r) => (r.transcriberStatus?.state === 'streaming' ? 1 : 0)));
     gauge('earshot_backlog_frames', 'Frames held for sending or replay.', ['pipeline'], pipelineValue((r) => r.backlogFrames));
     gauge('earshot_sink_queue_depth', 'Events waiting in a sink queue.', ['pipeline', 'sink'], sinkValue((s) => s.queueDepth));

@@ -49,6 +49,8 @@ export interface PipelineRunnerOptions {
   sharedFiles?: SharedFileSinks;
   /** Hears secret values only known once a sink is loaded (plugin options marked secret). */
   onSecrets?: (values: readonly string[]) => void;
+  /** Start paused (a reload restarts a paused pipeline: it stays paused). */
+  startPaused?: boolean;
 }
 
 export class PipelineStartError extends Error {
@@ -72,6 +74,8 @@ export class PipelineRunner {
   failure: string | undefined;
   /** Final turns handed to the sinks. */
   finalsDelivered = 0;
+  /** Paused on request: capture runs, nothing is transcribed (the transcriber status says how far the pause got). */
+  paused: boolean;
   readonly transcripts = new Subject<TranscriptEvent>();
   private readonly logger: Logger;
   private ring: FrameRing | undefined;
@@ -88,6 +92,7 @@ export class PipelineRunner {
     this.label = options.config.label;
     this.frameSamples = Math.round((options.config.source.sample_rate * options.config.source.frame_ms) / 1000);
     this.logger = options.logger.child({ pipeline: options.name });
+    this.paused = options.startPaused === true;
     this.done = new Promise((resolve) => {
       this.ended = () => {
         this.finished = true;
@@ -177,6 +182,8 @@ export class PipelineRunner {
           baseDir: this.options.baseDir,
           logLevel: this.options.logLevel,
           finishTimeoutMs: this.options.finishTimeoutMs,
+          // Read at each (re)start: a worker restarted by the supervisor keeps the pause.
+          startPaused: this.paused,
         };
         return { data: task, transferList: [port] };
       },
@@ -213,9 +220,31 @@ export class PipelineRunner {
     clearTimeout(backstop);
   }
 
-  /** Ends the transcriber's current turn now (ForceEndpoint); false when the pipeline is not running. */
+  /** The state shown on /healthz and in control answers: `paused` while a running pipeline is paused. */
+  get displayState(): PipelineState | 'paused' {
+    return this.state === 'running' && this.paused ? 'paused' : this.state;
+  }
+
+  /**
+   * Pauses transcription (the session ends after the audio captured so far,
+   * captured audio is discarded) or resumes it. Returns why not (not running,
+   * already so, a token that cannot open a second session), or undefined once passed on.
+   */
+  setPaused(paused: boolean): string | undefined {
+    if (this.state !== 'running' || !this.transport) return `pipeline ${this.name} is ${this.state}`;
+    if (this.paused === paused) return `pipeline ${this.name} is already ${paused ? 'paused' : 'running'}`;
+    const transcriber = this.options.config.transcriber;
+    if (paused && transcriber.type === 'assemblyai' && transcriber.api_key === undefined) {
+      return `pipeline ${this.name} uses a temporary token, which opens one session: it could not resume after a pause; give it api_key`;
+    }
+    this.paused = paused;
+    this.transport.post({ type: paused ? 'pause' : 'resume' });
+    return undefined;
+  }
+
+  /** Ends the transcriber's current turn now (ForceEndpoint); false when the pipeline is not running (or paused). */
   forceEndpoint(): boolean {
-    if (this.state !== 'running' || !this.transport) return false;
+    if (this.state !== 'running' || this.paused || !this.transport) return false;
     this.transport.post({ type: 'force_endpoint' });
     return true;
   }

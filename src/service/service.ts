@@ -247,7 +247,7 @@ export class Service {
   }
 
   /** Starts one pipeline of the current config; false (logged, marked failed) when it cannot start. */
-  private async startPipeline(name: string): Promise<boolean> {
+  private async startPipeline(name: string, startPaused = false): Promise<boolean> {
     const config = this.config.pipelines[name];
     if (!config || !this.transportPool) return false;
     const runner = new PipelineRunner({
@@ -264,6 +264,7 @@ export class Service {
       onLatencies: (pipeline, latencies) => this.metrics.observeLatencies(pipeline, latencies),
       sharedFiles: this.sharedFiles,
       onSecrets: (values) => this.secrets.add(values),
+      startPaused,
     });
     this.byName.set(name, runner);
     runner.transcripts.subscribe((event) => this.transcripts.publish(event));
@@ -319,13 +320,15 @@ export class Service {
 
     // Stop first, start after: a file shared with a restarted pipeline must be released before it is taken again.
     const leaving = [...plan.stop, ...plan.restart.keys()];
-    for (const [name, why] of plan.restart) this.logger.info({ pipeline: name }, `restarting pipeline ${name}: ${why}`);
+    // A paused pipeline restarted with new settings stays paused: a reload must not start transcribing a private stretch.
+    const paused = new Set(leaving.filter((name) => this.byName.get(name)?.paused === true));
+    for (const [name, why] of plan.restart) this.logger.info({ pipeline: name }, `restarting pipeline ${name}: ${why}${paused.has(name) ? '; it stays paused' : ''}`);
     for (const name of plan.stop) this.logger.info({ pipeline: name }, `stopping pipeline ${name}: no longer in the file`);
     await Promise.all(leaving.map((name) => this.byName.get(name)?.stop() ?? Promise.resolve()));
     for (const name of leaving) this.retire(name);
     for (const name of [...plan.restart.keys(), ...plan.start]) {
       if (this.stopRequested) break;
-      await this.startPipeline(name);
+      await this.startPipeline(name, paused.has(name));
     }
     return { result: 'applied', plan };
   }

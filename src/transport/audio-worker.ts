@@ -8,7 +8,7 @@
  *
  * Runs as one long-lived piscina task per pipeline.
  */
-import { Observable, tap } from 'rxjs';
+import { Observable, filter, tap } from 'rxjs';
 import pino, { type Logger } from 'pino';
 import { FrameRing, type RingFrame } from '../capture/ring.js';
 import { deadline } from '../pipeline/deadline.js';
@@ -91,6 +91,12 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
         aborted.abort();
         stream.stop();
         return;
+      case 'pause':
+        stream.pause();
+        return;
+      case 'resume':
+        stream.resume();
+        return;
       case 'force_endpoint':
         stream.forceEndpoint();
         return;
@@ -108,16 +114,25 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
   const frameMs = (ring.frameSamples * 1000) / ring.sampleRate;
   let expectedSeq = 0;
   const record = (frame: RingFrame): void => {
-    // A gap in the numbering is audio that never reached us: silence keeps the recording on the pipeline's clock.
+    // A gap in the numbering (audio that never reached us, or a pause): silence keeps the recording on the pipeline's clock.
     if (frame.seq > expectedSeq) for (const r of recorders) r.writeGap((frame.seq - expectedSeq) * frameMs);
     expectedSeq = frame.seq + 1;
     for (const r of recorders) r.write(frame.samples);
   };
 
+  if (task.startPaused) stream.pause();
   stream.start();
+  // Frames captured while paused are read (so the ring never overflows) and discarded: not sent, not recorded.
+  const unlessPaused = (frame: RingFrame): boolean => {
+    if (!stream.isPaused) return true;
+    stream.framePaused(frame.seq);
+    stream.backlog.release(frame.samples);
+    return false;
+  };
   await new Promise<void>((resolve) => {
     ringFrames(ring, stream.backlog, aborted.signal)
       .pipe(
+        filter(unlessPaused),
         tap(record),
         tap((frame) => stream.backlog.append(frame.seq, frame.captureTimeMs, frame.samples)),
       )

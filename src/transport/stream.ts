@@ -20,9 +20,13 @@
  *   ignored, as the new session hears what they covered. finish() sends what
  *   is left, Terminate, and waits for the last turns (in a new session if the
  *   connection breaks before they come).
+ * - pause() ends the session gracefully (the audio captured so far is sent, then
+ *   Terminate finalises the open turn) and opens none until resume(); frames
+ *   captured meanwhile are discarded by the caller (framePaused), so positions
+ *   keep counting captured audio and the transcript jumps by the pause.
  */
 import type { Logger } from 'pino';
-import { defer, firstValueFrom, retry, throwError, timer } from 'rxjs';
+import { Observable, defer, firstValueFrom, retry, throwError } from 'rxjs';
 import type { ReconnectConfig } from '../config/schema.js';
 import type { TranscriptEvent } from '../model/transcript.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
@@ -49,7 +53,8 @@ export interface TranscriptionSession {
 
 export type SessionConnector = (listeners: SessionListeners, signal: AbortSignal) => Promise<TranscriptionSession>;
 
-export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'finishing' | 'ended' | 'failed';
+/** pausing: ending the session after the audio captured before a pause; paused: no session, audio discarded. */
+export type StreamState = 'connecting' | 'streaming' | 'reconnecting' | 'pausing' | 'paused' | 'finishing' | 'ended' | 'failed';
 
 export interface StreamStatus {
   state: StreamState;
@@ -96,6 +101,8 @@ export interface StreamStats {
   framesLost: number;
   /** Gaps in frame numbering seen on the way in (frames lost before this stage). */
   framesMissing: number;
+  /** Frames captured while paused and discarded on purpose (not lost: never meant to be transcribed). */
+  framesPaused: number;
   /** Sessions replaced before they expired. */
   rollovers: number;
   /** Sessions the service closed for audio sent faster than real time (3007). */
@@ -121,6 +128,8 @@ interface SessionContext {
   deliveredFinal: boolean;
   /** Why it closed, once it has: null after a normal end. */
   closeError?: TranscriberError | null;
+  /** Told when the socket has closed (a pause waits for it before saying it is paused). */
+  onClosed?: () => void;
   /** When each chunk went out and where it ended, for confirming quiet audio. */
   sendLog: SendRecord[];
   /** Session length the service granted (expires_at - Begin), and when it ends on our clock. */
@@ -143,6 +152,8 @@ const ROLLOVER_MARGIN_MS = 5 * 60 * 1000;
 const MAX_SOCKET_BUFFER_SECONDS = 5;
 /** After a 3007 rate close, stay this far below the lookahead the service refused. */
 const RATE_SAFETY = 0.8;
+/** A closing socket is destroyed after 2 s (V3Session.close); a pause waits that long at most. */
+const CLOSE_WAIT_MS = 2500;
 
 export class TranscriptionStream {
   readonly backlog: AudioBacklog;
@@ -155,6 +166,12 @@ export class TranscriptionStream {
   private pumpTimer: NodeJS.Timeout | undefined;
   private finishing = false;
   private connecting = false;
+  /** The connection being opened, and how to abandon it (a pause). */
+  private connection: Promise<void> = Promise.resolve();
+  private attempt: AbortController | undefined;
+  private paused = false;
+  /** Ending the session for a pause; settled once it is closed. */
+  private pausing: Promise<void> = Promise.resolve();
   private lookaheadMs: number;
   private quickFailures = 0;
   private lastSeq = -1;
@@ -165,7 +182,7 @@ export class TranscriptionStream {
   private readonly liveUpdates: Record<string, unknown> = {};
   readonly stats: StreamStats = {
     framesIn: 0, framesSent: 0, framesReplayed: 0, chunksSent: 0, bytesSent: 0, sessions: 0,
-    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesLost: 0, framesMissing: 0,
+    reconnects: 0, turnsFinal: 0, droppedUnsent: 0, droppedUnconfirmed: 0, framesLost: 0, framesMissing: 0, framesPaused: 0,
     rollovers: 0, rateLimited: 0, lookaheadMs: 0, peakBufferedBytes: 0, unsentMs: 0,
   };
   /** Frames up to this seq were sent at least once; sending them again is a replay. */
@@ -198,6 +215,103 @@ export class TranscriptionStream {
     this.pump();
   }
 
+  /** A frame captured while paused was discarded: its audio is skipped on purpose, not missing. */
+  framePaused(seq: number): void {
+    this.stats.framesPaused++;
+    this.lastSeq = seq;
+  }
+
+  get isPaused(): boolean {
+    return this.paused;
+  }
+
+  /**
+   * Stops transcribing: the audio appended so far is sent and the session
+   * ended with Terminate (its last turn reaches onEvent), a connection being
+   * opened is abandoned, and none is opened until resume(). The caller
+   * discards frames meanwhile (framePaused). False when already paused or finishing.
+   */
+  pause(): boolean {
+    if (this.paused || this.finishing || this.abort.signal.aborted) return false;
+    this.paused = true;
+    this.attempt?.abort();
+    // After a pause still ending its session (paused, resumed and paused again): one at a time.
+    this.pausing = this.pausing.then(() => this.endSessionForPause());
+    return true;
+  }
+
+  /** Transcribes again from the next frame on, in a new session. False when not paused or finishing. */
+  resume(): boolean {
+    if (!this.paused || this.finishing || this.abort.signal.aborted) return false;
+    this.paused = false;
+    this.options.logger.info({ pipeline: this.options.pipeline }, 'resumed: opening a new transcriber session');
+    // Once the paused session is closed and an abandoned attempt has unwound (a resume may come before either).
+    void Promise.all([this.pausing, this.connection]).then(() => {
+      if (this.paused || this.current || this.finishing || this.abort.signal.aborted) return;
+      this.setState('connecting');
+      void this.connect();
+    });
+    return true;
+  }
+
+  private async endSessionForPause(): Promise<void> {
+    const requestedAt = monotonicMs();
+    const context = this.current;
+    const session = context?.session;
+    if (!context || !session?.isOpen || context.ending) {
+      this.enterPaused(requestedAt, undefined);
+      return;
+    }
+    this.setState('pausing', session.id);
+    // What was captured before the pause is sent (short chunks flushed), then Terminate finalises the open turn.
+    while (this.paused && session.isOpen && this.backlog.unsentFrames > 0 && !this.abort.signal.aborted) {
+      this.pump();
+      if (this.backlog.unsentFrames > 0) await sleep(20);
+    }
+    if (!this.paused) {
+      // Resumed before the session was ended: it goes on streaming.
+      if (session.isOpen) this.setState('streaming', session.id);
+      return;
+    }
+    let terminated = false;
+    if (session.isOpen && !this.abort.signal.aborted) {
+      context.ending = true;
+      terminated = (await session.terminate(this.options.terminationTimeoutMs)) !== undefined;
+      // Closed means closed: the close handshake (bounded by the session's own close) before any next session.
+      if (context.closeError === undefined) {
+        const bound = new AbortController();
+        await Promise.race([new Promise<void>((resolve) => (context.onClosed = resolve)), sleep(CLOSE_WAIT_MS, bound.signal)]);
+        bound.abort();
+      }
+    }
+    if (terminated) {
+      // Termination: everything the session was sent is transcribed.
+      const endMs = context.timeline.pipelineEndMs;
+      if (endMs !== undefined && endMs > this.committedMs) {
+        this.committedMs = endMs;
+        this.backlog.commit(this.msToSample(endMs));
+      }
+      this.backlog.settleUnconfirmedDrops(true);
+      this.openTurnStartMs = undefined;
+    }
+    // Otherwise what it was not confirmed stays in the backlog, replayed into the session resume() opens.
+    if (this.current === context) this.current = undefined;
+    this.enterPaused(requestedAt, { id: session.id, terminated });
+  }
+
+  private enterPaused(requestedAt: number, ended: { id: string; terminated: boolean } | undefined): void {
+    if (!this.paused || this.finishing || this.abort.signal.aborted || this.state === 'paused') return;
+    this.setState('paused');
+    const fields = {
+      pipeline: this.options.pipeline,
+      pause_ms: Math.round(monotonicMs() - requestedAt),
+      ...(ended ? { session_id: ended.id, terminated: ended.terminated } : {}),
+      held_frames: this.backlog.size,
+    };
+    const how = !ended ? 'no session was open' : ended.terminated ? 'its session ended with its last turn' : 'its session ended without Termination; what it did not confirm is replayed on resume';
+    this.options.logger.info(fields, `paused (${how}); captured audio is discarded until resumed`);
+  }
+
   forceEndpoint(): void {
     this.current?.session?.forceEndpoint();
   }
@@ -218,9 +332,18 @@ export class TranscriptionStream {
   async finish(signal: AbortSignal): Promise<void> {
     this.finishing = true;
     signal.addEventListener('abort', () => this.abort.abort(), { once: true });
+    if (this.paused) {
+      await this.pausing;
+      // Audio from before the pause that no session confirmed (it came while disconnected) still goes out.
+      if (this.backlog.size > 0 && !this.current) void this.connect();
+    }
     let terminated = false;
     while (!this.abort.signal.aborted && !this.failure) {
       const context = this.current;
+      if (this.paused && this.backlog.size === 0 && !context?.session?.isOpen) {
+        terminated = true; // paused with everything transcribed: nothing to send or wait for
+        break;
+      }
       if (context?.session?.isOpen) {
         this.pump();
         if (this.backlog.unsentFrames === 0) {
@@ -285,19 +408,22 @@ export class TranscriptionStream {
    * Opens the next session (one attempt at a time) and makes it current. While
    * it connects, the current session, if there is one, goes on streaming (a rollover).
    */
-  private async connect(): Promise<void> {
-    if (this.connecting || this.abort.signal.aborted) return;
+  private connect(): Promise<void> {
+    if (this.connecting || this.abort.signal.aborted || (this.paused && !this.finishing)) return this.connection;
     this.connecting = true;
-    try {
-      await this.openNextSession();
-    } finally {
+    this.connection = this.openNextSession().finally(() => {
       this.connecting = false;
-    }
+    });
+    return this.connection;
   }
 
   private async openNextSession(): Promise<void> {
     const { reconnect, logger } = this.options;
     const maxAttempts = reconnect.max_attempts > 0 ? reconnect.max_attempts : Infinity;
+    // Stopping the stream or pausing it abandons the attempt, backoff waits included.
+    const attempt = new AbortController();
+    this.attempt = attempt;
+    const signal = AbortSignal.any([this.abort.signal, attempt.signal]);
     const context: SessionContext = {
       timeline: new SessionTimeline(),
       formatTurns: this.formatTurns,
@@ -316,11 +442,11 @@ export class TranscriptionStream {
     };
     try {
       const session = await firstValueFrom(
-        defer(() => this.options.connect(listeners, this.abort.signal)).pipe(
+        defer(() => this.options.connect(listeners, signal)).pipe(
           retry({
             count: Math.max(0, maxAttempts - 1),
             delay: (error: unknown, retryCount: number) => {
-              if (this.abort.signal.aborted || (error instanceof TranscriberError && error.permanent)) {
+              if (signal.aborted || (error instanceof TranscriberError && error.permanent)) {
                 return throwError(() => error);
               }
               const delay = backoffDelay(retryCount - 1 + this.quickFailures, {
@@ -330,18 +456,18 @@ export class TranscriptionStream {
               if (!this.current) this.options.onStatus({ state: 'reconnecting', error: describe(error), retryInMs: delay });
               // Expected trouble: the reason, not a stack trace.
               logger.warn({ pipeline: this.options.pipeline, error: describe(error), retry_in_ms: delay, attempt: retryCount }, `transcriber connection failed (${describe(error)?.message ?? 'unknown'}); retrying in ${delay} ms`);
-              return timer(delay);
+              return abortableTimer(delay, signal);
             },
           }),
         ),
       );
-      if (this.abort.signal.aborted) {
+      if (signal.aborted) {
         session.close();
         return;
       }
       this.startSession(context, session);
     } catch (error) {
-      if (this.abort.signal.aborted && !(error instanceof TranscriberError && error.permanent)) return;
+      if (signal.aborted && !(error instanceof TranscriberError && error.permanent)) return;
       this.fail(error instanceof TranscriberError ? error : new TranscriberError(String((error as Error).message ?? error), false));
     }
   }
@@ -380,6 +506,7 @@ export class TranscriptionStream {
 
   private onSessionClosed(context: SessionContext, error: TranscriberError | null): void {
     context.closeError = error;
+    context.onClosed?.();
     this.wake();
     // A superseded session, or one opened too late to be used, is nobody's concern any more.
     if (context !== this.current) return;
@@ -450,7 +577,8 @@ export class TranscriptionStream {
   private pump(): void {
     const context = this.current;
     const session = context?.session;
-    if (!context || !session?.isOpen || this.abort.signal.aborted) return;
+    // A session being ended (Terminate sent) takes no more audio.
+    if (!context || context.ending || !session?.isOpen || this.abort.signal.aborted) return;
     const { sampleRate } = this.options;
     const minSamples = Math.ceil((sampleRate * MIN_CHUNK_MS) / 1000);
     const maxSocketBytes = MAX_SOCKET_BUFFER_SECONDS * sampleRate * 2;
@@ -458,7 +586,7 @@ export class TranscriptionStream {
       const buffered = session.bufferedAmount;
       if (buffered > this.stats.peakBufferedBytes) this.stats.peakBufferedBytes = buffered;
       if (buffered > maxSocketBytes) return this.schedulePump(50);
-      const chunk = this.backlog.nextChunk(minSamples, this.finishing);
+      const chunk = this.backlog.nextChunk(minSamples, this.finishing || this.paused);
       if (!chunk) break;
       const chunkMs = (chunk.samples.length * 1000) / sampleRate;
       const elapsed = monotonicMs() - context.startedAt;
@@ -571,6 +699,23 @@ export class TranscriptionStream {
   get currentState(): StreamState {
     return this.state;
   }
+}
+
+/** Emits after delayMs, or errors at once when the signal aborts (a retry's backoff that a pause or stop cuts short). */
+function abortableTimer(delayMs: number, signal: AbortSignal): Observable<0> {
+  return new Observable<0>((subscriber) => {
+    const onAbort = (): void => subscriber.error(signal.reason);
+    const timeout = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      subscriber.next(0);
+      subscriber.complete();
+    }, delayMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      clearTimeout(timeout);
+      signal.removeEventListener('abort', onAbort);
+    };
+  });
 }
 
 function describe(error: unknown): StreamStatus['error'] {

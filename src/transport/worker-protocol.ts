@@ -13,12 +13,17 @@ export interface PipelineTask {
   logLevel: string;
   /** Once capture has stopped: how long to send what is left and wait for the last turns. */
   finishTimeoutMs: number;
+  /** Start paused (the pipeline was paused when its worker was restarted or its settings reloaded). */
+  startPaused?: boolean;
 }
 
 export type ToWorker =
   /** Stop now: nothing more is sent (a second signal, or a pipeline that must die). */
   | { type: 'abort' }
   | { type: 'force_endpoint' }
+  /** Stop transcribing (the session ends after the audio so far) until resume; capture goes on. */
+  | { type: 'pause' }
+  | { type: 'resume' }
   | { type: 'update_configuration'; params: Record<string, unknown> };
 
 export type FromWorker =

@@ -16,6 +16,8 @@ export class TcpProxy {
   /** Client-to-server bytes forwarded. */
   bytesUp = 0;
   connections = 0;
+  /** Connections reset on arrival while refusing. */
+  refused = 0;
 
   private constructor(
     readonly port: number,
@@ -82,6 +84,7 @@ export class TcpProxy {
 
   private accept(client: net.Socket, port: number, host: string): void {
     if (this.refusing) {
+      this.refused++;
       client.resetAndDestroy();
       return;
     }

@@ -132,6 +132,8 @@ export interface RunOptions {
   sourceExtra?: string;
   /** Lines added under `service:`. */
   service?: string;
+  /** Sinks added to every pipeline's list (flow mappings, e.g. `{ type: wav, path: "rec.wav" }`). */
+  sinks?: string[];
   /** Stop (like SIGTERM) this long after the start. */
   stopAfterMs?: number;
   /** Called once the service runs, for tests that act on it meanwhile. */
@@ -152,7 +154,7 @@ export async function writePipelineFiles(options: RunOptions): Promise<{ yaml: s
 ${spec.apiKey === null ? '' : `      api_key: ${spec.apiKey ?? 'test-key'}\n`}      url: "${spec.url}"
 ${indent(spec.transcriber, 6)}
     sinks:
-      - { type: file, path: "transcript-{pipeline}.jsonl", format: jsonl }`);
+      - { type: file, path: "transcript-{pipeline}.jsonl", format: jsonl }${(options.sinks ?? []).map((sink) => `\n      - ${sink}`).join('')}`);
   const yaml = join(options.dir, 'pipeline.yaml');
   await writeFile(yaml, `version: 1
 service:
