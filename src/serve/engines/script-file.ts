@@ -251,7 +251,8 @@ function readTurn(problems: Problems, path: Path, raw: unknown): ScriptTurn | un
 /** A diarization label as the service writes them: capital letters (A, B, ..., UNKNOWN). */
 function readSpeaker(problems: Problems, path: Path, value: unknown): string | undefined {
   if (typeof value === 'string' && /^[A-Z]+$/.test(value)) return value;
-  problems.add(path, `must be a speaker label in capital letters (A, B, ..., UNKNOWN), got ${JSON.stringify(value)}`);
+  const label = 'a speaker label in capital letters (A, B, ..., UNKNOWN)';
+  problems.add(path, value === undefined ? `is missing; give ${label}` : `must be ${label}, got ${JSON.stringify(value)}`);
   return undefined;
 }
 
