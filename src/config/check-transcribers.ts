@@ -16,7 +16,10 @@ export function checkTranscribers(ctx: CheckContext): void {
     } else {
       checkBackoff(ctx, transcriber.restart, [...path, 'restart']);
     }
-    checkSpeakerNames(ctx, pipeline.speakers, transcriber.type === 'assemblyai' && transcriber.params.speaker_labels === true, ['pipelines', name, 'speakers']);
+    // params may be anything in a file that failed the schema (the check runs on what is usable).
+    const params: unknown = transcriber.type === 'assemblyai' ? transcriber.params : undefined;
+    const diarized = typeof params === 'object' && params !== null && (params as Record<string, unknown>).speaker_labels === true;
+    checkSpeakerNames(ctx, pipeline.speakers, diarized, ['pipelines', name, 'speakers']);
   }
 }
 

@@ -134,7 +134,7 @@ pipelines:
     ]);
   });
 
-  it('delivers the revision to the webhook as transcript.speaker_revision, signed, under an id no turn has', async () => {
+  it('delivers the revision to the webhook as transcript.speaker_revision, signed, under an id no turn has', () => {
     expect(receiver.requests.every((request) => request.signatureError === undefined)).to.equal(true);
     const bodies = [...receiver.processed.entries()] as [string, { type: string; data: Line }][];
     expect(bodies.map(([, body]) => body.type)).to.deep.equal([
