@@ -16,7 +16,17 @@ export function checkTranscribers(ctx: CheckContext): void {
     } else {
       checkBackoff(ctx, transcriber.restart, [...path, 'restart']);
     }
+    // params may be anything in a file that failed the schema (the check runs on what is usable).
+    const params: unknown = transcriber.type === 'assemblyai' ? transcriber.params : undefined;
+    const diarized = typeof params === 'object' && params !== null && (params as Record<string, unknown>).speaker_labels === true;
+    checkSpeakerNames(ctx, pipeline.speakers, diarized, ['pipelines', name, 'speakers']);
   }
+}
+
+/** Names for speaker labels only matter when the transcriber labels speakers. */
+function checkSpeakerNames(ctx: CheckContext, speakers: Readonly<Record<string, string>> | undefined, diarized: boolean, path: Path): void {
+  if (speakers === undefined || diarized || !ctx.usable(path)) return;
+  ctx.report('warning', path, 'key', 'speakers has no effect without speaker labels: set transcriber type assemblyai with params speaker_labels: true');
 }
 
 function checkAssemblyAI(ctx: CheckContext, transcriber: AssemblyAITranscriberConfig, path: Path): void {

@@ -263,6 +263,14 @@ export type PluginSinkConfig = Static<typeof PluginSink>;
 export const Pipeline = Type.Object(
   {
     label: Type.Optional(Type.String({ minLength: 1, description: 'Shown with each line of this pipeline (`me`, `them`).' })),
+    speakers: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Z]+$' }), Type.String({ minLength: 1 }), {
+        additionalProperties: false,
+        description:
+          'Names for the speaker labels diarization gives (transcriber params speaker_labels: true), by label: { A: Alice, B: Bob }. ' +
+          'Labels are capital letters as the service sends them (A, B, ...; UNKNOWN for an unattributed turn); a label not named here is kept.',
+      }),
+    ),
     source: Source,
     transcriber: Transcriber,
     sinks: Type.Array(Sink, { minItems: 1, description: 'Where the transcript goes; every sink gets every event.' }),

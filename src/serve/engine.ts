@@ -22,6 +22,16 @@ export interface EngineTurnUpdate {
   end_of_turn_confidence: number;
   /** Punctuated, cased text for the formatted final, when the engine knows it. */
   formatted_text?: string;
+  /** Who speaks the turn (a diarization label: A, B, ...), when the engine knows. */
+  speaker?: string;
+  /** On a final: earlier turns of this session whose speaker the engine now thinks otherwise. */
+  revisions?: EngineSpeakerRevision[];
+}
+
+export interface EngineSpeakerRevision {
+  /** The earlier turn: the engine's n-th final of the session is the session's turn_order n. */
+  turn_order: number;
+  speaker: string;
 }
 
 export interface RecognitionEngine {

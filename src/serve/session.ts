@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
-import type { EngineFactory, EngineTurnUpdate, RecognitionEngine } from './engine.js';
+import type { EngineFactory, EngineSpeakerRevision, EngineTurnUpdate, RecognitionEngine } from './engine.js';
+import { UNKNOWN_SPEAKER } from '../transport/speaker-names.js';
 import { AudioDecoder } from './audio-decoder.js';
 import type { FaultPlan, TimedFaultAction } from './faults.js';
 import { parseConfigurationUpdate, type SessionParams } from './params.js';
@@ -18,7 +19,11 @@ import {
   REASONS,
   type ConnectionParamValue,
   type ServerMessage,
+  type TurnWord,
 } from '../transport/protocol.js';
+
+/** Finals a speaker revision can still name (the service revises the last few minutes). */
+const REVISABLE_TURNS = 1000;
 
 export type SessionState = 'opening' | 'open' | 'terminating' | 'closed';
 
@@ -128,6 +133,8 @@ export class StreamingSession {
   private turnOpen = false;
   private lastTurnEndMs = 0;
   private speechSinceHeartbeat = false;
+  /** With speaker_labels: the words of each final sent, by turn_order, for speaker revisions. */
+  private readonly finalWords = new Map<number, TurnWord[]>();
 
   constructor(options: SessionOptions) {
     this.id = options.id;
@@ -469,16 +476,39 @@ export class StreamingSession {
     if (update.words.length === 0 && !this.turnOpen) return;
     this.speechSinceHeartbeat = true;
     if (!this.turnOpen) this.startTurn(update);
+    // Like the service: with speaker_labels every turn has a speaker, UNKNOWN when none could be told.
+    const speaker = this.params.speaker_labels === true ? (update.speaker ?? UNKNOWN_SPEAKER) : undefined;
     if (!update.end_of_turn) {
-      this.send(partialTurn(this.turnOrder, update));
+      this.send(partialTurn(this.turnOrder, update, speaker));
       return;
     }
-    this.send(unformattedFinal(this.turnOrder, update));
-    if (this.params.format_turns === true) this.send(formattedFinal(this.turnOrder, update));
+    let final = unformattedFinal(this.turnOrder, update, speaker);
+    this.send(final);
+    if (this.params.format_turns === true) {
+      final = formattedFinal(this.turnOrder, update, speaker);
+      this.send(final);
+    }
+    if (speaker !== undefined) {
+      this.finalWords.set(this.turnOrder, final.words);
+      this.finalWords.delete(this.turnOrder - REVISABLE_TURNS);
+      this.sendSpeakerRevision(update.revisions ?? []);
+    }
     const lastWord = update.words[update.words.length - 1];
     if (lastWord !== undefined) this.lastTurnEndMs = Math.round(lastWord.end_ms);
     this.turnOrder += 1;
     this.turnOpen = false;
+  }
+
+  /** Earlier turns' new speakers, their words as they were sent (text and times unchanged, as the service does). */
+  private sendSpeakerRevision(revisions: readonly EngineSpeakerRevision[]): void {
+    const items = revisions.flatMap((revision) => {
+      const words = this.finalWords.get(revision.turn_order);
+      if (words === undefined) return [];
+      const revised = words.map((word) => ({ ...word, speaker: revision.speaker }));
+      this.finalWords.set(revision.turn_order, revised);
+      return [{ turn_order: revision.turn_order, speaker_label: revision.speaker, words: revised }];
+    });
+    if (items.length > 0) this.send({ type: 'SpeakerRevision', revisions: items });
   }
 
   private startTurn(update: EngineTurnUpdate): void {

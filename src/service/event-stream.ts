@@ -3,8 +3,8 @@
  * the /captions page. One event per transcript event:
  *
  *   id: <run>-<n>          the hub's number, prefixed by the service run
- *   event: partial|final
- *   data: {...}            the jsonl fields (pickEvent), on one line
+ *   event: partial|final|speaker_revision
+ *   data: {...}            the jsonl fields (pickEvent, pickRevision), on one line
  *
  * A client that reconnects with Last-Event-ID gets the finals it missed that
  * the hub still keeps (an `event: gap` first when some are gone), never one
@@ -14,7 +14,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
-import { pickEvent } from '../sinks/formats/jsonl.js';
+import { isSpeakerRevision } from '../model/transcript.js';
+import { pickEvent, pickRevision } from '../sinks/formats/jsonl.js';
 import type { EventsParams } from './caption-params.js';
 import type { EventStreamMetrics } from './metrics.js';
 import type { HubEntry, TranscriptHub } from './transcript-hub.js';
@@ -56,7 +57,7 @@ export class EventStreams {
     const { hub, metrics } = this.options;
     const maxUnread = this.options.maxUnreadBytes ?? MAX_UNREAD_BYTES;
     const wanted = (entry: HubEntry): boolean =>
-      (!params.finalsOnly || entry.event.final) && (params.pipelines === undefined || params.pipelines.includes(entry.event.pipeline));
+      (!params.finalsOnly || isSpeakerRevision(entry.event) || entry.event.final) && (params.pipelines === undefined || params.pipelines.includes(entry.event.pipeline));
 
     // connection: close, so ending the stream closes the socket too and a stopping server is not held open.
     response.writeHead(200, {
@@ -107,8 +108,9 @@ export class EventStreams {
   private format(entry: HubEntry): string {
     let text = this.formatted.get(entry);
     if (text === undefined) {
-      const kind = entry.event.final ? 'final' : 'partial';
-      text = `id: ${this.options.hub.epoch}-${entry.id}\nevent: ${kind}\ndata: ${this.options.scrub(JSON.stringify(pickEvent(entry.event)))}\n\n`;
+      const event = entry.event;
+      const [kind, data] = isSpeakerRevision(event) ? ['speaker_revision', pickRevision(event)] : [event.final ? 'final' : 'partial', pickEvent(event)];
+      text = `id: ${this.options.hub.epoch}-${entry.id}\nevent: ${kind}\ndata: ${this.options.scrub(JSON.stringify(data))}\n\n`;
       this.formatted.set(entry, text);
     }
     return text;

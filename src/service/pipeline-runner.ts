@@ -15,7 +15,7 @@ import type { AudioHostClient } from '../capture/audio-host-client.js';
 import type { CaptureStats } from '../capture/audio-host-protocol.js';
 import { FrameRing } from '../capture/ring.js';
 import type { PipelineConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { PipelineEvent } from '../model/transcript.js';
 import { Supervisor } from '../pipeline/supervisor.js';
 import { WorkerTask } from '../pipeline/worker-task.js';
 import { PluginLoadError } from '../sinks/plugin.js';
@@ -76,7 +76,8 @@ export class PipelineRunner {
   finalsDelivered = 0;
   /** Paused on request: capture runs, nothing is transcribed (the transcriber status says how far the pause got). */
   paused: boolean;
-  readonly transcripts = new Subject<TranscriptEvent>();
+  /** Turns and speaker revisions, in the order the transport sent them. */
+  readonly transcripts = new Subject<PipelineEvent>();
   private readonly logger: Logger;
   private ring: FrameRing | undefined;
   private sinks: SinkActor[] = [];
@@ -266,6 +267,9 @@ export class PipelineRunner {
     switch (message.type) {
       case 'transcript':
         if (message.event.final) this.finalsDelivered++;
+        this.transcripts.next(message.event);
+        return;
+      case 'speaker_revision':
         this.transcripts.next(message.event);
         return;
       case 'status':

@@ -1,14 +1,15 @@
 /**
- * The service's transcript hub: every pipeline's transcript events, in the
- * order they reached the main thread, numbered once for the whole service,
- * for live listeners (the /events stream). The last finals are kept so a
- * listener that reconnects can be given the ones it missed.
+ * The service's transcript hub: every pipeline's transcript events (and
+ * speaker revisions), in the order they reached the main thread, numbered
+ * once for the whole service, for live listeners (the /events stream). The
+ * last finals and revisions are kept so a listener that reconnects can be
+ * given the ones it missed.
  *
  * Publishing never waits and never throws: a listener that fails is logged
  * and dropped, the pipeline goes on.
  */
 import { pino, type Logger } from 'pino';
-import type { TranscriptEvent } from '../model/transcript.js';
+import { isSpeakerRevision, type PipelineEvent } from '../model/transcript.js';
 
 /** Finals kept for listeners that reconnect (about 10 KiB at most each, so a few MiB at worst). */
 export const FINALS_HISTORY = 500;
@@ -16,7 +17,7 @@ export const FINALS_HISTORY = 500;
 export interface HubEntry {
   /** 1, 2, 3... across every pipeline of this service run. */
   readonly id: number;
-  readonly event: TranscriptEvent;
+  readonly event: PipelineEvent;
 }
 
 export type HubListener = (entry: HubEntry) => void;
@@ -48,9 +49,9 @@ export class TranscriptHub {
     return this.listeners.size;
   }
 
-  publish(event: TranscriptEvent): void {
+  publish(event: PipelineEvent): void {
     const entry: HubEntry = { id: ++this.lastId, event };
-    if (event.final) {
+    if (isSpeakerRevision(event) || event.final) {
       this.finals.push(entry);
       if (this.finals.length > this.historySize) this.lastEvictedId = this.finals.shift()?.id ?? this.lastEvictedId;
     }

@@ -20,7 +20,7 @@
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FileSink as FileSinkSchema, type CueOptionsConfig, type FileSinkConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../model/transcript.js';
 import { SinkConfigError, SinkIoError } from './errors.js';
 import { cueLimits, createFormatter, type CueLimits, type RecordFormatter } from './formats/index.js';
 import { resolveOptions } from './options.js';
@@ -93,7 +93,20 @@ export class FileSink implements Sink {
   }
 
   write(event: TranscriptEvent): Promise<void> {
-    return this.serially(() => this.writeEvent(event));
+    return this.serially(async () => {
+      if (this.stopped) throw new SinkIoError(this.context.name, this.options.path, 'write after stop');
+      if (!event.final && !this.options.partials) return;
+      await this.writeRecord(event.session_id, (formatter) => formatter.format(event));
+    });
+  }
+
+  /** jsonl writes the revision as a line of its own; text and subtitles keep what they wrote. */
+  revise(event: SpeakerRevisionEvent): Promise<void> {
+    return this.serially(async () => {
+      if (this.stopped) throw new SinkIoError(this.context.name, this.options.path, 'write after stop');
+      if (this.options.format !== 'jsonl') return;
+      await this.writeRecord(event.session_id, (formatter) => formatter.revise?.(event) ?? '');
+    });
   }
 
   flush(): Promise<void> {
@@ -115,21 +128,20 @@ export class FileSink implements Sink {
     return run;
   }
 
-  private async writeEvent(event: TranscriptEvent): Promise<void> {
-    if (this.stopped) throw new SinkIoError(this.context.name, this.options.path, 'write after stop');
-    if (!event.final && !this.options.partials) return;
+  /** One event's records, in the file its session and the rotation rules choose. */
+  private async writeRecord(sessionId: string, format: (formatter: RecordFormatter) => string): Promise<void> {
     const rotate = this.options.rotate;
     let file = this.current;
-    if (!file || (this.perSession && file.session !== event.session_id)) {
-      file = await this.openNext(event.session_id, file !== undefined);
+    if (!file || (this.perSession && file.session !== sessionId)) {
+      file = await this.openNext(sessionId, file !== undefined);
     } else if (rotate?.max_seconds !== undefined && this.now().getTime() - file.openedAt >= rotate.max_seconds * 1000) {
-      file = await this.openNext(event.session_id, true);
+      file = await this.openNext(sessionId, true);
     }
-    let record = Buffer.from(file.formatter.format(event));
+    let record = Buffer.from(format(file.formatter));
     if (record.length === 0) return;
     if (rotate?.max_bytes !== undefined && file.size > file.headerBytes && file.size + record.length > rotate.max_bytes) {
-      file = await this.openNext(event.session_id, true);
-      record = Buffer.from(file.formatter.format(event));
+      file = await this.openNext(sessionId, true);
+      record = Buffer.from(format(file.formatter));
     }
     try {
       await this.append(file, record);

@@ -64,7 +64,7 @@ export const PLUGIN_TIMEOUTS_MS: PluginTimeouts = { import: 30_000, create: 30_0
 const EXPECTED_EXPORT =
   'Expected: a SinkPlugin object { create(options, context), optionsSchema? } or a factory function (options, context) => Sink, ' +
   'as the default export or as the named export "sink".';
-const EXPECTED_SINK = 'expected a Sink: an object with a write(event) method (and optional start, flush, stop methods)';
+const EXPECTED_SINK = 'expected a Sink: an object with a write(event) method (and optional revise, start, flush, stop methods)';
 
 export interface LoadedPlugin {
   readonly plugin: SinkPlugin;
@@ -173,7 +173,7 @@ function checkedSink(value: unknown, site: PluginSite): Sink {
   if (!isObject(value) || typeof value.write !== 'function') {
     throw new PluginLoadError('bad_sink', site, `failed to create its sink: create() returned ${describeValue(value)}; ${EXPECTED_SINK}`);
   }
-  for (const method of ['start', 'flush', 'stop']) {
+  for (const method of ['revise', 'start', 'flush', 'stop']) {
     if (value[method] !== undefined && typeof value[method] !== 'function') {
       throw new PluginLoadError('bad_sink', site, `failed to create its sink: create() returned a sink whose ${method} is ${describeValue(value[method])}; ${EXPECTED_SINK}`);
     }
@@ -186,6 +186,7 @@ function bounded(sink: Sink, site: PluginSite, timeouts: PluginTimeouts): Sink {
   const what = `pipeline ${site.pipeline}: sink ${site.sink}: plugin ${JSON.stringify(site.module)}`;
   return {
     write: (event) => sink.write(event),
+    ...(sink.revise ? { revise: (event) => sink.revise!(event) } : {}),
     ...(sink.start ? { start: () => withTimeout(sink.start!(), timeouts.start, `${what}: start()`) } : {}),
     ...(sink.flush ? { flush: () => withTimeout(sink.flush!(), timeouts.flush, `${what}: flush()`) } : {}),
     ...(sink.stop ? { stop: () => withTimeout(sink.stop!(), timeouts.stop, `${what}: stop()`) } : {}),

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { canonicalJson } from '../config/canonical.js';
 import { outputIdentity } from '../config/path-template.js';
 import type { FileSinkConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../model/transcript.js';
 import { SinkConfigError } from './errors.js';
 import { createFileSink, type FileSink } from './file.js';
 import type { Sink, SinkContext } from './sink.js';
@@ -101,6 +101,11 @@ class SharedFileHandle implements Sink {
   write(event: TranscriptEvent): Promise<void> {
     if (this.file === undefined) return Promise.reject(new Error(`${this.context.name}: write before start or after stop`));
     return this.file.sink.write(event);
+  }
+
+  revise(event: SpeakerRevisionEvent): Promise<void> {
+    if (this.file === undefined) return Promise.reject(new Error(`${this.context.name}: revise before start or after stop`));
+    return this.file.sink.revise(event);
   }
 
   async flush(): Promise<void> {

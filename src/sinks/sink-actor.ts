@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { OverflowPolicy } from '../pipeline/bounded-queue.js';
 import { Actor } from '../pipeline/actor.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import { isSpeakerRevision, type PipelineEvent } from '../model/transcript.js';
 import { RetryableSinkError, type Sink } from './sink.js';
 
 const ATTEMPTS_FOR_PLAIN_ERRORS = 3;
@@ -33,7 +33,11 @@ export interface SinkCounters {
   dropped: number;
 }
 
-export class SinkActor extends Actor<TranscriptEvent> {
+/**
+ * Turns and speaker revisions share one mailbox, so a sink sees them in the
+ * order they happened; a sink without revise() is simply not given revisions.
+ */
+export class SinkActor extends Actor<PipelineEvent> {
   readonly counters: SinkCounters = { written: 0, errors: 0, dropped: 0 };
   private lastErrorLogAt = 0;
   private readonly stopping = new AbortController();
@@ -52,7 +56,7 @@ export class SinkActor extends Actor<TranscriptEvent> {
       policy,
       onDrop: (event) => {
         this.counters.dropped++;
-        this.logRateLimited(`sink queue full (${capacity} events, ${policy}): dropped event seq ${event.seq}`);
+        this.logRateLimited(`sink queue full (${capacity} events, ${policy}): dropped ${describe(event)}`);
       },
     });
   }
@@ -65,7 +69,8 @@ export class SinkActor extends Actor<TranscriptEvent> {
     await this.sink.start?.();
   }
 
-  protected override async receive(event: TranscriptEvent): Promise<void> {
+  protected override async receive(event: PipelineEvent): Promise<void> {
+    if (isSpeakerRevision(event) && this.sink.revise === undefined) return;
     const started = performance.now();
     await this.deliver(event);
     // Without this, a queue of slow synchronous writes drains in one microtask run and starves the thread.
@@ -76,10 +81,11 @@ export class SinkActor extends Actor<TranscriptEvent> {
     }
   }
 
-  private async deliver(event: TranscriptEvent): Promise<void> {
+  private async deliver(event: PipelineEvent): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.sink.write(event);
+        if (isSpeakerRevision(event)) await this.sink.revise?.(event);
+        else await this.sink.write(event);
         this.counters.written++;
         return;
       } catch (error) {
@@ -88,7 +94,7 @@ export class SinkActor extends Actor<TranscriptEvent> {
         const giveUp = this.stopping.signal.aborted || (!retryable && attempt + 1 >= ATTEMPTS_FOR_PLAIN_ERRORS);
         if (giveUp) {
           this.counters.dropped++;
-          this.logRateLimited(`write failed, event seq ${event.seq} given up for this sink: ${(error as Error).message}`, error);
+          this.logRateLimited(`write failed, ${describe(event)} given up for this sink: ${(error as Error).message}`, error);
           return;
         }
         const asked = retryable ? error.retryAfterMs : undefined;
@@ -119,6 +125,10 @@ export class SinkActor extends Actor<TranscriptEvent> {
     this.lastErrorLogAt = now;
     this.logger.error({ sink: this.name, err: error, ...this.counters }, message);
   }
+}
+
+function describe(event: PipelineEvent): string {
+  return isSpeakerRevision(event) ? `speaker revision of seq ${event.revisions.map((r) => r.seq).join(', ')}` : `event seq ${event.seq}`;
 }
 
 /**

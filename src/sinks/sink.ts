@@ -10,11 +10,15 @@
  * until it succeeds (new events queue meanwhile, and the queue's policy drops
  * when it is full), any other error three times in all before the event is
  * given up for this sink (counted as a drop).
+ *
+ * With diarization on, the service may later revise who spoke earlier turns:
+ * revise() gets those revisions, in order with the turns, retried like
+ * write(). It is optional: a sink without it never sees one.
  */
 import type { Logger } from 'pino';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../model/transcript.js';
 
-export type { TranscriptEvent, TranscriptWord } from '../model/transcript.js';
+export type { PipelineEvent, SpeakerRevision, SpeakerRevisionEvent, TranscriptEvent, TranscriptWord } from '../model/transcript.js';
 
 export interface SinkContext {
   /** The pipeline this sink belongs to. */
@@ -35,6 +39,8 @@ export interface Sink {
   start?(): Promise<void>;
   /** Handle one event; resolve when it is written, delivered, or durably queued. */
   write(event: TranscriptEvent): Promise<void> | void;
+  /** Handle a speaker revision of turns already written (match them by `seq`). Optional. */
+  revise?(event: SpeakerRevisionEvent): Promise<void> | void;
   /** Make everything written so far durable or visible. */
   flush?(): Promise<void>;
   /** Flush and release everything. Called once. */

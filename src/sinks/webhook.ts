@@ -18,6 +18,8 @@
  *
  * Body. With batch_max_events 1 (the default), one event per request:
  *   {"type":"transcript.final"|"transcript.partial","timestamp":<received_at>,"data":<event>}
+ * A speaker revision of turns already sent (diarization) is an event of its own, under its own id:
+ *   {"type":"transcript.speaker_revision","timestamp":<received_at>,"data":<revision, as its jsonl line>}
  * With more, up to batch_max_events per request, sent when that many are
  * spooled or the oldest has waited batch_timeout_ms:
  *   {"type":"transcript.batch","timestamp":<sealed at>,"data":{"events":[{"id":..., <the single form>}, ...]}}
@@ -38,10 +40,10 @@ import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WebhookSink as WebhookSinkSchema, type WebhookSinkConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import { isSpeakerRevision, type PipelineEvent, type SpeakerRevisionEvent, type TranscriptEvent } from '../model/transcript.js';
 import { deadline } from '../pipeline/deadline.js';
 import { SinkConfigError, SinkIoError } from './errors.js';
-import { pickEvent } from './formats/jsonl.js';
+import { pickEvent, pickRevision } from './formats/jsonl.js';
 import { resolveOptions } from './options.js';
 import type { Sink, SinkContext } from './sink.js';
 import { redactUrl } from './webhook/redact.js';
@@ -170,11 +172,20 @@ export class WebhookSink implements Sink {
 
   async write(event: TranscriptEvent): Promise<void> {
     if (!event.final && !this.options.partials) return;
+    await this.enqueue(eventId(event), pickEvent(event));
+  }
+
+  /** Delivered in order with the turns, as `transcript.speaker_revision`. */
+  async revise(event: SpeakerRevisionEvent): Promise<void> {
+    await this.enqueue(revisionId(event), pickRevision(event));
+  }
+
+  private async enqueue(id: string, event: PipelineEvent): Promise<void> {
     const spool = this.spool;
     if (!spool || this.stopping.signal.aborted) throw new SinkIoError(this.context.name, this.spoolDir, 'write while the webhook sink is not running');
     let outcome: 'spooled' | 'full';
     try {
-      outcome = await spool.append(eventId(event), pickEvent(event));
+      outcome = await spool.append(id, event);
     } catch (err) {
       throw new SinkIoError(this.context.name, this.spoolDir, `cannot spool the turn: ${(err as Error).message}`, { cause: err });
     }
@@ -416,12 +427,21 @@ export function eventId(event: TranscriptEvent): string {
   return `msg_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
 }
 
+/** A revision's id: its session and the turns (seq) and speakers it sets, never a turn's id. */
+export function revisionId(event: SpeakerRevisionEvent): string {
+  const revised = event.revisions.map((r) => `${r.seq}:${r.speaker ?? ''}:${r.words.map((w) => w.speaker ?? '').join(',')}`);
+  const key = [event.pipeline, event.session_id, 'speaker_revision', event.received_at, ...revised].join('\n');
+  return `msg_${createHash('sha256').update(key).digest('hex').slice(0, 32)}`;
+}
+
 function batchId(entries: SpoolEntry[]): string {
   return `msg_${createHash('sha256').update(entries.map((e) => e.id).join(',')).digest('hex').slice(0, 32)}`;
 }
 
-function envelope(entry: SpoolEntry): { type: string; timestamp: string; data: TranscriptEvent } {
-  return { type: entry.event.final ? 'transcript.final' : 'transcript.partial', timestamp: entry.event.received_at, data: entry.event };
+function envelope(entry: SpoolEntry): { type: string; timestamp: string; data: PipelineEvent } {
+  const event = entry.event;
+  const type = isSpeakerRevision(event) ? 'transcript.speaker_revision' : event.final ? 'transcript.final' : 'transcript.partial';
+  return { type, timestamp: event.received_at, data: event };
 }
 
 function describeNetworkError(err: unknown): string {

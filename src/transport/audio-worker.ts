@@ -80,7 +80,9 @@ export default async function runPipelineAudio(task: PipelineTask): Promise<void
     lookaheadMs: 60_000,
     confirmAfterMs: config.transcriber.type === 'assemblyai' ? 5000 : Infinity,
     logger,
+    ...(config.speakers !== undefined ? { speakers: config.speakers } : {}),
     onEvent: (event) => send({ type: 'transcript', event }),
+    onRevision: (event) => send({ type: 'speaker_revision', event }),
     onStatus: (status) => send({ type: 'status', status }),
     onFrameSent: (latencyMs) => latencies.push(latencyMs),
   });

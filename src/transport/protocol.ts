@@ -64,7 +64,8 @@ export const CONNECTION_PARAMS: Readonly<Record<string, ParamSpec>> = {
   acknowledge_silence: { kind: 'bool', live: true },
   speaker_labels: { kind: 'bool' },
   max_speakers: { kind: 'int', min: 1, max: 10 },
-  speaker_labels_revision_interval_ms: { kind: 'int', min: 0 },
+  /** The service rejects values outside 0..24 h and clamps others to 120..300 s (SDK 4.41.5 docs). */
+  speaker_labels_revision_interval_ms: { kind: 'int', min: 0, max: 86_400_000 },
   filter_profanity: { kind: 'bool', live: true },
   redact_pii: { kind: 'bool' },
   redact_pii_policies: { kind: 'json' },

@@ -28,12 +28,13 @@
 import type { Logger } from 'pino';
 import { Observable, defer, firstValueFrom, retry, throwError } from 'rxjs';
 import type { ReconnectConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../model/transcript.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from '../capture/clock.js';
 import { AudioBacklog } from './backlog.js';
 import { TranscriberError, rateExcessMs } from './errors.js';
-import { MAX_CHUNK_MS, MIN_CHUNK_MS, type TerminationMessage, type TurnMessage } from './protocol.js';
+import { MAX_CHUNK_MS, MIN_CHUNK_MS, type SpeakerRevisionMessage, type TerminationMessage, type TurnMessage } from './protocol.js';
+import type { SpeakerNames } from './speaker-names.js';
 import { SessionTimeline } from './timeline.js';
 import { TurnTracker } from './turns.js';
 import type { SessionListeners } from './v3-session.js';
@@ -78,7 +79,11 @@ export interface StreamOptions {
   /** Audio sent this long ago with no turn open is taken as transcribed; Infinity: only finals confirm. */
   confirmAfterMs: number;
   logger: Logger;
+  /** Names for the service's speaker labels (`A` -> `Alice`). */
+  speakers?: SpeakerNames;
   onEvent(event: TranscriptEvent): void;
+  /** The service revised the speakers of turns already delivered (speaker_labels). */
+  onRevision?(event: SpeakerRevisionEvent): void;
   onStatus(status: StreamStatus): void;
   /** Capture-to-send latency of each frame sent for the first time, in ms. */
   onFrameSent?(latencyMs: number): void;
@@ -193,7 +198,7 @@ export class TranscriptionStream {
   constructor(private readonly options: StreamOptions) {
     const maxChunkSamples = Math.floor((options.sampleRate * MAX_CHUNK_MS) / 1000);
     this.backlog = new AudioBacklog(options.frameSamples, options.sampleRate, options.bufferSeconds, maxChunkSamples);
-    this.turns = new TurnTracker(options.pipeline, options.label);
+    this.turns = new TurnTracker(options.pipeline, options.label, options.speakers);
     this.formatTurns = options.formatTurns;
     this.lookaheadMs = options.lookaheadMs;
   }
@@ -438,7 +443,10 @@ export class TranscriptionStream {
     const listeners: SessionListeners = {
       turn: (turn) => this.onTurn(context, turn),
       closed: (error) => this.onSessionClosed(context, error),
-      message: (message) => logger.debug({ pipeline: this.options.pipeline, message_type: message.type }, 'transcriber message'),
+      message: (message) => {
+        if (message.type === 'SpeakerRevision') this.onSpeakerRevision(context, message as SpeakerRevisionMessage);
+        else logger.debug({ pipeline: this.options.pipeline, message_type: message.type }, 'transcriber message');
+      },
     };
     try {
       const session = await firstValueFrom(
@@ -569,6 +577,23 @@ export class TranscriptionStream {
     }
     if (context === this.current) this.openTurnStartMs = outcome.closed ? undefined : outcome.openTurnStartMs;
     if (outcome.event) this.options.onEvent(outcome.event);
+  }
+
+  /** Revisions name turns of the session that sends them, superseded or not: their finals were delivered. */
+  private onSpeakerRevision(context: SessionContext, message: SpeakerRevisionMessage): void {
+    if (!Array.isArray(message.revisions)) {
+      this.options.logger.warn({ pipeline: this.options.pipeline, session_id: context.session?.id }, 'ignoring a SpeakerRevision without a revisions list');
+      return;
+    }
+    const sessionId = context.session?.id ?? 'unknown';
+    const { event, skipped } = this.turns.revise(message, sessionId, context.timeline);
+    if (skipped.length > 0) {
+      this.options.logger.info(
+        { pipeline: this.options.pipeline, session_id: sessionId, skipped },
+        'speaker revision of turns never delivered (or delivered too long ago to be remembered) skipped',
+      );
+    }
+    if (event) this.options.onRevision?.(event);
   }
 
   // ------------------------------------------------------------------ sending

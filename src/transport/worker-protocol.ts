@@ -1,7 +1,7 @@
 /** Messages between the main thread and a pipeline's transport worker. */
 import type { MessagePort } from 'node:worker_threads';
 import type { PipelineConfig } from '../config/schema.js';
-import type { TranscriptEvent } from '../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../model/transcript.js';
 import type { StreamStats, StreamStatus } from './stream.js';
 
 export interface PipelineTask {
@@ -28,6 +28,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'transcript'; event: TranscriptEvent }
+  | { type: 'speaker_revision'; event: SpeakerRevisionEvent }
   | { type: 'status'; status: StreamStatus }
   | { type: 'stats'; stats: StreamStats; backlogFrames: number; latenciesMs: number[] }
   | { type: 'log'; line: string }

@@ -202,7 +202,7 @@ describe('script file', () => {
     const problems = problemsOf(['turns:', '  - text: "Hello."', '    tone_hz: 700', '  - text: 5', '    tone_hz: 710', '    colour: red', 'end_of_turn_silence: 300'].join('\n'));
     expect(problems).to.deep.equal([
       'talk.yaml:7:1: end_of_turn_silence: unknown key; valid keys: turns, end_of_turn_silence_ms, energy_threshold_dbfs, partial_interval_ms, ms_per_word, min_speech_ms, tone_match_ratio',
-      'talk.yaml:6:5: turns[1].colour: unknown key; valid keys: text, tone_hz, confidence',
+      'talk.yaml:6:5: turns[1].colour: unknown key; valid keys: text, tone_hz, confidence, speaker, revise',
       'talk.yaml:4:11: turns[1].text: must be a string with at least one word',
     ]);
   });
@@ -218,7 +218,7 @@ describe('script file', () => {
       'talk.yaml:2:14: ms_per_word: must be an integer from 20 to 5000, got "fast"',
       'talk.yaml:1:32: turns[0].confidence: must be a number from 0 to 1, got 1.5',
     ]);
-    expect(problemsOf('turns: []')).to.deep.equal(['talk.yaml:1:8: turns: must be a non-empty list of turns, each { text, tone_hz?, confidence? }']);
+    expect(problemsOf('turns: []')).to.deep.equal(['talk.yaml:1:8: turns: must be a non-empty list of turns, each { text, tone_hz?, confidence?, speaker?, revise? }']);
   });
 
   it('reports YAML syntax errors and unreadable files with the file name', async () => {

@@ -15,6 +15,7 @@ import { scriptWords } from '../../src/serve/engines/script-file.js';
 import type { StreamingServer } from '../../src/serve/server.js';
 import type { SessionClosedInfo } from '../../src/serve/session.js';
 import { concatPcm, readWav, silence } from '../support/pcm.js';
+import { buildToneAudio } from '../support/tone-audio.js';
 import type { SdkSessionInput } from '../support/sdk-session.js';
 import { makeSelfSignedCert, type SelfSignedCert } from '../support/tls-cert.js';
 import { AUDIO, RATE, SCRIPT, closeServers, nextClosed, startServer } from './helpers.js';
@@ -25,7 +26,8 @@ interface Turn {
   end_of_turn: boolean;
   turn_is_formatted: boolean;
   transcript: string;
-  words: { text: string; word_is_final: boolean }[];
+  words: { text: string; word_is_final: boolean; speaker?: string }[];
+  speaker_label?: string;
 }
 
 const CHILD = fileURLToPath(new URL('../support/sdk-session.js', import.meta.url));
@@ -132,5 +134,27 @@ turns:
     const info: SessionClosedInfo = await closed;
     expect(info).to.include({ code: 1000, terminationSent: true });
     expect(info.audioMsReceived).to.be.closeTo((speech.length / RATE) * 1000, 100);
+  });
+  it('labels speakers only when asked (speaker_labels), UNKNOWN for a turn without one, and revises an earlier turn as the SDK expects', async () => {
+    const script = parseScript(`
+turns:
+  - { text: "First speaker here.", tone_hz: 500, speaker: A }
+  - { text: "Nobody knows.", tone_hz: 800 }
+  - { text: "Second speaker now.", tone_hz: 1100, speaker: B, revise: [{ turn: 1, speaker: B }] }
+`);
+    const audio = buildToneAudio(script);
+    const server = await startServer({ tls: { cert: cert.cert, key: cert.key }, apiKeys: ['sdk-key'], engine: createScriptEngine(script) });
+
+    const labelled = await runSdk(server, audio.samples, { formatTurns: true, speakerLabels: true, speed: 4 });
+    const finals = sdkTurns(labelled.events).filter((t) => t.end_of_turn && t.turn_is_formatted);
+    expect(finals.map((t) => [t.turn_order, t.speaker_label])).to.deep.equal([[0, 'A'], [1, 'UNKNOWN'], [2, 'B']]);
+    for (const turn of finals) expect(turn.words.every((w) => w.speaker === turn.speaker_label)).to.equal(true);
+    const revisions = labelled.events.filter((e) => e.event === 'speakerRevision').map((e) => e.revision as { revisions: { turn_order: number; speaker_label: string; words: { text: string; speaker: string }[] }[] });
+    expect(revisions).to.have.length(1);
+    expect(revisions[0]?.revisions.map((r) => [r.turn_order, r.speaker_label, r.words.map((w) => `${w.text}/${w.speaker}`).join(' ')])).to.deep.equal([[1, 'B', 'Nobody/B knows./B']]);
+
+    const plain = await runSdk(server, audio.samples, { formatTurns: true, speed: 4 });
+    expect(sdkTurns(plain.events).some((t) => 'speaker_label' in t || t.words.some((w) => 'speaker' in w))).to.equal(false);
+    expect(plain.events.filter((e) => e.event === 'speakerRevision')).to.deep.equal([]);
   });
 });

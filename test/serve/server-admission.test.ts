@@ -115,6 +115,9 @@ describe('earshot serve: who gets in', function () {
         [{ max_turn_silence: '1.5s' }, `'max_turn_silence' must be an integer of at least 0; got "1.5s"`],
         [{ keyterms_prompt: 'alpha,beta' }, `'keyterms_prompt' must be a JSON array of strings; got "alpha,beta"`],
         [{ speech_model: 'nova-3' }, `'speech_model' must be one of universal-streaming-english, universal-streaming-multilingual, u3-rt-pro`],
+        [{ speaker_labels: 'sometimes' }, `connection parameter 'speaker_labels' must be a boolean (true or false); got "sometimes"`],
+        [{ speaker_labels_revision_interval_ms: 86_400_001 }, `'speaker_labels_revision_interval_ms' must be an integer between 0 and 86400000; got "86400001"`],
+        [{ max_speakers: 0 }, `'max_speakers' must be an integer between 1 and 10; got "0"`],
       ];
       for (const [params, text] of cases) {
         const { error, code, reason } = await refused(server.url, { params: { sample_rate: 16000, ...params } });

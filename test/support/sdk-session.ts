@@ -20,6 +20,8 @@ export interface SdkSessionInput {
   chunkMs: number;
   /** Pace: 1 is real time. */
   speed: number;
+  /** Ask for diarization (speaker_labels). */
+  speakerLabels?: boolean;
 }
 
 const print = (event: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -37,7 +39,9 @@ async function main(): Promise<void> {
     websocketBaseUrl,
     sampleRate: input.sampleRate,
     formatTurns: input.formatTurns,
+    ...(input.speakerLabels !== undefined ? { speakerLabels: input.speakerLabels } : {}),
   });
+  transcriber.on('speakerRevision', (revision) => print({ event: 'speakerRevision', revision }));
   transcriber.on('open', (begin) => print({ event: 'open', begin }));
   transcriber.on('turn', (turn) => print({ event: 'turn', turn }));
   transcriber.on('error', (error: Error) => print({ event: 'error', message: error.message }));

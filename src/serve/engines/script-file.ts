@@ -2,9 +2,14 @@
  * The script engine's file (YAML, or JSON which YAML reads too):
  *
  *   turns:
- *     - { text: "Hello, world.", tone_hz: 700, confidence: 0.95 }
- *     - { text: "Second turn." ,  tone_hz: 900 }
+ *     - { text: "Hello, world.", tone_hz: 700, confidence: 0.95, speaker: A }
+ *     - { text: "Second turn." ,  tone_hz: 900, speaker: B, revise: [{ turn: 0, speaker: B }] }
  *   end_of_turn_silence_ms: 700     # optional engine settings, defaults below
+ *
+ * `speaker` is the turn's diarization label, sent when the session asked for
+ * speaker_labels (a turn without one is UNKNOWN then). `revise` makes the
+ * final of this turn followed by a SpeakerRevision giving an earlier turn
+ * (by its index in `turns`) a new speaker, if that turn was heard in the session.
  *
  * Either every turn has tone_hz (an utterance is matched to a turn by its
  * tone) or none has (the k-th utterance of a session is turn k).
@@ -17,7 +22,18 @@ export interface ScriptTurn {
   text: string;
   tone_hz?: number;
   confidence?: number;
+  speaker?: string;
+  revise?: ScriptRevision[];
 }
+
+export interface ScriptRevision {
+  /** An earlier turn, by its index in `turns`. */
+  turn: number;
+  speaker: string;
+}
+
+const TURN_KEYS = ['text', 'tone_hz', 'confidence', 'speaker', 'revise'];
+const TURN_SHAPE = '{ text, tone_hz?, confidence?, speaker?, revise? }';
 
 export interface ScriptSettings {
   /** Silence that ends a turn. */
@@ -179,7 +195,7 @@ export function parseScript(text: string, file = '<script>'): Script {
 
   const turns: ScriptTurn[] = [];
   if (!isSeq(doc.get('turns', true)) || !Array.isArray(root.turns) || root.turns.length === 0) {
-    problems.add(['turns'], 'must be a non-empty list of turns, each { text, tone_hz?, confidence? }');
+    problems.add(['turns'], `must be a non-empty list of turns, each ${TURN_SHAPE}`);
   } else {
     root.turns.forEach((raw: unknown, i) => {
       const turn = readTurn(problems, ['turns', i], raw);
@@ -193,13 +209,13 @@ export function parseScript(text: string, file = '<script>'): Script {
 
 function readTurn(problems: Problems, path: Path, raw: unknown): ScriptTurn | undefined {
   if (!isObject(raw)) {
-    problems.add(path, 'must be a mapping { text, tone_hz?, confidence? }');
+    problems.add(path, `must be a mapping ${TURN_SHAPE}`);
     return undefined;
   }
   let valid = true;
   for (const key of Object.keys(raw)) {
-    if (!['text', 'tone_hz', 'confidence'].includes(key)) {
-      problems.addAtKey([...path, key], 'unknown key; valid keys: text, tone_hz, confidence');
+    if (!TURN_KEYS.includes(key)) {
+      problems.addAtKey([...path, key], `unknown key; valid keys: ${TURN_KEYS.join(', ')}`);
       valid = false;
     }
   }
@@ -219,7 +235,47 @@ function readTurn(problems: Problems, path: Path, raw: unknown): ScriptTurn | un
     if (confidence === undefined) valid = false;
     else turn.confidence = confidence;
   }
+  if (raw.speaker !== undefined) {
+    const speaker = readSpeaker(problems, [...path, 'speaker'], raw.speaker);
+    if (speaker === undefined) valid = false;
+    else turn.speaker = speaker;
+  }
+  if (raw.revise !== undefined) {
+    const revise = readRevisions(problems, [...path, 'revise'], raw.revise, path[1] as number);
+    if (revise === undefined) valid = false;
+    else turn.revise = revise;
+  }
   return valid ? turn : undefined;
+}
+
+/** A diarization label as the service writes them: capital letters (A, B, ..., UNKNOWN). */
+function readSpeaker(problems: Problems, path: Path, value: unknown): string | undefined {
+  if (typeof value === 'string' && /^[A-Z]+$/.test(value)) return value;
+  const label = 'a speaker label in capital letters (A, B, ..., UNKNOWN)';
+  problems.add(path, value === undefined ? `is missing; give ${label}` : `must be ${label}, got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+function readRevisions(problems: Problems, path: Path, raw: unknown, index: number): ScriptRevision[] | undefined {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    problems.add(path, 'must be a non-empty list of { turn, speaker }');
+    return undefined;
+  }
+  const revisions: ScriptRevision[] = [];
+  raw.forEach((entry: unknown, i) => {
+    const at = [...path, i];
+    if (!isObject(entry)) {
+      problems.add(at, 'must be a mapping { turn, speaker }');
+      return;
+    }
+    const unknown = Object.keys(entry).filter((key) => key !== 'turn' && key !== 'speaker');
+    for (const key of unknown) problems.addAtKey([...at, key], 'unknown key; valid keys: turn, speaker');
+    const turn = index === 0 ? undefined : readNumber(problems, [...at, 'turn'], entry.turn, { min: 0, max: index - 1, integer: true });
+    if (index === 0) problems.add([...at, 'turn'], 'the first turn has no earlier turn to revise');
+    const speaker = readSpeaker(problems, [...at, 'speaker'], entry.speaker);
+    if (turn !== undefined && speaker !== undefined && unknown.length === 0) revisions.push({ turn, speaker });
+  });
+  return revisions.length === raw.length ? revisions : undefined;
 }
 
 /** All turns toned or none; tones far enough apart to tell from each other. */

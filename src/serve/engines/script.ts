@@ -14,14 +14,19 @@
  * A final forced (ForceEndpoint, finish) while the voice is still on carries
  * only the words heard so far; forced in a pause, all of them. After
  * ForceEndpoint the rest of that utterance is not a new turn.
+ *
+ * Speakers: each update carries its turn's `speaker`; a final whose turn has
+ * `revise` entries carries revisions of the earlier turns named there, by
+ * the turn_order they had in this session (the engine's n-th final is turn_order n),
+ * when they were heard in this session (the latest time, if more than once).
  */
 import { pino, type Logger } from 'pino';
-import type { EngineFactory, EngineTurnUpdate, EngineWord, RecognitionEngine } from '../engine.js';
+import type { EngineFactory, EngineSpeakerRevision, EngineTurnUpdate, EngineWord, RecognitionEngine } from '../engine.js';
 import { scriptWords, type Script, type ScriptTurn } from './script-file.js';
 import { ToneDetector } from './tone-detector.js';
 
 export { loadScript, parseScript, ScriptError, DEFAULT_SCRIPT_SETTINGS } from './script-file.js';
-export type { Script, ScriptSettings, ScriptTurn } from './script-file.js';
+export type { Script, ScriptRevision, ScriptSettings, ScriptTurn } from './script-file.js';
 
 export const DEFAULT_TURN_CONFIDENCE = 0.9;
 const BLOCK_MS = 10;
@@ -39,6 +44,8 @@ export function createScriptEngine(script: Script, options: ScriptEngineOptions 
 }
 
 interface PreparedTurn {
+  /** Index in the script. */
+  index: number;
   turn: ScriptTurn;
   words: string[];
   /** The script's tokens, one per word, punctuation and case kept. */
@@ -59,8 +66,9 @@ interface Utterance {
 
 type VadState = 'idle' | 'onset' | 'speech' | 'swallow';
 
-function prepare(turn: ScriptTurn): PreparedTurn {
+function prepare(turn: ScriptTurn, index: number): PreparedTurn {
   return {
+    index,
     turn,
     words: scriptWords(turn.text),
     formattedTokens: turn.text.split(/\s+/).filter((token) => scriptWords(token).length > 0),
@@ -81,6 +89,8 @@ class ScriptEngine implements RecognitionEngine {
   private utterance: Utterance | undefined;
   private swallowVoicedEnd = 0;
   private utterances = 0;
+  /** The script index of each final emitted in this session: position n is turn_order n. */
+  private readonly finals: number[] = [];
   private closed = false;
   private readonly turnListeners: ((update: EngineTurnUpdate) => void)[] = [];
   private readonly errorListeners: ((error: Error) => void)[] = [];
@@ -281,6 +291,7 @@ class ScriptEngine implements RecognitionEngine {
       words: this.spread(texts, utterance, turn),
       end_of_turn: false,
       end_of_turn_confidence: 0.5 * Math.min(1, (now - utterance.lastVoicedEnd) / this.eotSamples),
+      ...(turn.turn.speaker !== undefined ? { speaker: turn.turn.speaker } : {}),
     });
   }
 
@@ -295,11 +306,25 @@ class ScriptEngine implements RecognitionEngine {
     const complete = cause === 'silence' || !utterance.lastBlockVoiced;
     const count = complete ? turn.words.length : Math.max(1, Math.floor(this.revealed(utterance, turn)));
     const silence = this.position - utterance.lastVoicedEnd;
+    const revisions = this.revisionsBy(turn);
+    this.finals.push(turn.index);
     this.emit({
       words: this.spread(turn.words.slice(0, count), utterance, turn),
       end_of_turn: true,
       end_of_turn_confidence: cause === 'silence' ? 1 : 0.5 + 0.5 * Math.min(1, silence / this.eotSamples),
       formatted_text: complete ? turn.turn.text : turn.formattedTokens.slice(0, count).join(' '),
+      ...(turn.turn.speaker !== undefined ? { speaker: turn.turn.speaker } : {}),
+      ...(revisions.length > 0 ? { revisions } : {}),
+    });
+  }
+
+  /** The turn's `revise` entries for turns heard in this session, by the turn_order they had. */
+  private revisionsBy(turn: PreparedTurn): EngineSpeakerRevision[] {
+    return (turn.turn.revise ?? []).flatMap((revision) => {
+      const turnOrder = this.finals.lastIndexOf(revision.turn);
+      if (turnOrder >= 0) return [{ turn_order: turnOrder, speaker: revision.speaker }];
+      this.logger.debug({ turn: turn.index, revises: revision.turn }, 'script revision of a turn not heard in this session: not sent');
+      return [];
     });
   }
 

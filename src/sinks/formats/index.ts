@@ -3,9 +3,9 @@
  * into the text of complete records (one write each), and says what ends a
  * complete record, which is what torn-tail repair looks for.
  */
-import type { TranscriptEvent } from '../../model/transcript.js';
+import type { SpeakerRevisionEvent, TranscriptEvent } from '../../model/transcript.js';
 import { DEFAULT_CUE_LIMITS, type CueLimits } from './cues.js';
-import { formatJsonLine } from './jsonl.js';
+import { formatJsonLine, formatRevisionLine } from './jsonl.js';
 import { SrtFormatter } from './srt.js';
 import { formatTextLine, type TextFormatOptions } from './text.js';
 import { VTT_HEADER, VttFormatter } from './vtt.js';
@@ -24,6 +24,11 @@ export interface RecordFormatter {
   readonly timeline: boolean;
   /** The complete records for one event; '' when it has nothing to write. */
   format(event: TranscriptEvent): string;
+  /**
+   * The record for a speaker revision, in formats that have one (jsonl).
+   * Text and subtitles have none: what was written is not rewritten.
+   */
+  revise?(event: SpeakerRevisionEvent): string;
   /** Forgets the last format(): its record could not be written and will be formatted again. */
   undo(): void;
 }
@@ -33,7 +38,7 @@ export function createFormatter(format: FileFormat, text: TextFormatOptions, cue
     case 'text':
       return { header: '', recordEnd: '\n', timeline: false, format: (event) => formatTextLine(event, text), undo: () => undefined };
     case 'jsonl':
-      return { header: '', recordEnd: '\n', timeline: false, format: formatJsonLine, undo: () => undefined };
+      return { header: '', recordEnd: '\n', timeline: false, format: formatJsonLine, revise: formatRevisionLine, undo: () => undefined };
     case 'srt': {
       const srt = new SrtFormatter(cues);
       return { header: '', recordEnd: '\n\n', timeline: true, format: (event) => srt.format(event), undo: () => srt.undo() };
@@ -45,7 +50,7 @@ export function createFormatter(format: FileFormat, text: TextFormatOptions, cue
   }
 }
 
-export { formatJsonLine, pickEvent } from './jsonl.js';
+export { formatJsonLine, formatRevisionLine, pickEvent, pickRevision } from './jsonl.js';
 export { formatTextLine, type TextFormatOptions } from './text.js';
 export { SrtFormatter } from './srt.js';
 export { VttFormatter, VTT_HEADER } from './vtt.js';

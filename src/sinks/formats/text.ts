@@ -1,9 +1,12 @@
 /**
  * `text`: one line per final turn, optionally prefixed with the turn's start
  * in the audio stream and with the pipeline label and speaker:
- * `[00:01:02.345] them (speaker A): Hello there.`
+ * `[00:01:02.345] them (speaker A): Hello there.`, or with the name the
+ * `speakers` map gives the label, `them (Alice): Hello there.` A turn the
+ * service could not attribute (`UNKNOWN`) shows no speaker.
  */
 import type { TranscriptEvent } from '../../model/transcript.js';
+import { UNKNOWN_SPEAKER } from '../../transport/speaker-names.js';
 import { formatTimecode } from './timecode.js';
 
 export interface TextFormatOptions {
@@ -18,12 +21,18 @@ export function formatTextLine(event: TranscriptEvent, options: TextFormatOption
   if (text === '') return '';
   let prefix = options.timestamps ? `[${formatTimecode(event.start_ms, '.')}] ` : '';
   if (options.labels) {
-    const who = [event.label ?? options.label, event.speaker === undefined ? undefined : `(speaker ${event.speaker})`]
+    const who = [event.label ?? options.label, speakerPart(event)]
       .filter((part) => part !== undefined && part !== '')
       .join(' ');
     if (who !== '') prefix += `${who}: `;
   }
   return `${prefix}${text}\n`;
+}
+
+function speakerPart(event: TranscriptEvent): string | undefined {
+  if (event.speaker === undefined) return undefined;
+  if (event.speaker_label !== undefined) return `(${event.speaker})`;
+  return event.speaker === UNKNOWN_SPEAKER ? undefined : `(speaker ${event.speaker})`;
 }
 
 /** A record is one line: line breaks inside a turn's text become spaces. */

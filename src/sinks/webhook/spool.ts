@@ -20,13 +20,14 @@
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { uptime } from 'node:os';
 import { join } from 'node:path';
-import type { TranscriptEvent } from '../../model/transcript.js';
+import type { PipelineEvent } from '../../model/transcript.js';
 
 export interface SpoolEntry {
   seq: number;
   /** The webhook id of this event (its idempotency key). */
   id: string;
-  event: TranscriptEvent;
+  /** A turn, or a speaker revision. */
+  event: PipelineEvent;
 }
 
 export interface Seal {
@@ -105,7 +106,7 @@ export class Spool {
   }
 
   /** Durably appends the event, or returns `full` when it would pass the bound. */
-  async append(id: string, event: TranscriptEvent): Promise<'spooled' | 'full'> {
+  async append(id: string, event: PipelineEvent): Promise<'spooled' | 'full'> {
     const body = Buffer.from(JSON.stringify({ id, event }));
     if (this.totalBytes + body.length > this.maxBytes) return 'full';
     const seq = this.nextSeq++;
@@ -202,7 +203,7 @@ export class Spool {
     if (typeof parsed.id !== 'string' || typeof parsed.event !== 'object' || parsed.event === null) {
       throw new Error(`spool entry ${path} has no id or event`);
     }
-    return { seq, id: parsed.id, event: parsed.event as TranscriptEvent };
+    return { seq, id: parsed.id, event: parsed.event as PipelineEvent };
   }
 
   private async load(): Promise<void> {
