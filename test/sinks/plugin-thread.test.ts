@@ -70,7 +70,7 @@ describe('plugin sinks in a thread of their own', function () {
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.splice(0).map((sink) => sink.stop?.().catch(() => undefined)));
+    for (const sink of sinks.splice(0)) await sink.stop?.().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
