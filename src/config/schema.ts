@@ -245,6 +245,13 @@ export const PluginSink = Type.Object(
     type: Type.Literal('plugin'),
     module: Type.String({ minLength: 1, description: 'A path (relative to the pipeline file) or a package name.' }),
     options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: "Passed to the plugin's create(); checked against its optionsSchema." }),
+    isolation: Type.Optional(
+      Type.Union([Type.Literal('thread'), Type.Literal('main')], {
+        default: 'thread',
+        description:
+          'thread: the plugin runs in a worker thread of its own, so a plugin that blocks or crashes delays or stops only itself (events reach it as structured clones; it shares no module state with other sinks). main: on the main thread, beside the other sinks, for a plugin that must share a module singleton with them.',
+      }),
+    ),
     ...SinkQueueFields,
   },
   Strict,

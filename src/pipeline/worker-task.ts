@@ -2,11 +2,15 @@
  * An actor hosted in a worker thread: one long-running piscina task, talked
  * to over its own MessagePort. A task that throws or whose thread dies is a
  * failure its supervisor sees (and may restart); a task that returns has
- * finished its work.
+ * finished its work, once the messages it sent before have been handled.
  */
 import { MessageChannel, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { Supervisable } from './actor.js';
+import { sleep } from './backoff.js';
+
+/** How long a finished task's last messages may take to arrive on our end of the port. */
+const LAST_MESSAGES_BOUND_MS = 1000;
 
 export interface WorkerTaskOptions<Out> {
   name: string;
@@ -31,10 +35,14 @@ export class WorkerTask<In, Out> implements Supervisable {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     port1.on('message', (message: Out) => this.options.onMessage(message));
+    const closed = new Promise<void>((resolve) => port1.once('close', resolve));
     const { data, transferList } = this.options.payload(port2);
     const run = this.options.pool.run(data, { transferList });
     this.running = run.then(
-      () => {
+      async () => {
+        // The task's result comes on piscina's port; its last messages may still be queued on ours, and
+        // its closing our port comes after them. (A task that never closes it gets a short bound.)
+        await Promise.race([closed, sleep(LAST_MESSAGES_BOUND_MS)]);
         for (const listener of this.doneListeners) listener();
       },
       (error: unknown) => {

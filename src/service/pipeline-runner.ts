@@ -316,7 +316,10 @@ export class PipelineRunner {
     this.stopRequested = true;
     this.transcripts.complete();
     for (const sink of this.sinks) {
-      if (sink.state !== 'running') continue;
+      if (sink.state !== 'running') {
+        await sink.release();
+        continue;
+      }
       await sink.drain().catch((error: unknown) => this.logger.error({ err: error, sink: sink.name }, 'sink failed to drain'));
     }
     this.ended();

@@ -39,7 +39,14 @@ export async function createSinkActors(config: PipelineConfig, build: SinkBuildC
       baseDir: build.baseDir,
       stateDir: `${build.stateDir}/${build.pipeline}/${name.replace(/[^A-Za-z0-9_-]/g, '_')}`,
     };
-    const sink = await createSink(sinkConfig, context, build);
+    let sink: Sink;
+    try {
+      sink = await createSink(sinkConfig, context, build);
+    } catch (error) {
+      // The pipeline will not start: the plugin threads of the sinks created so far end here.
+      await Promise.all(actors.map((actor) => actor.release()));
+      throw error;
+    }
     actors.push(new SinkActor(name, sink, sinkConfig.queue_events, sinkConfig.queue_policy, logger));
   }
   return actors;

@@ -6,7 +6,8 @@
  * other errors: a few times); what is finally given up or pushed out of a
  * full mailbox is counted and logged.
  *
- * Sinks share the main thread, so an actor that has been busy for a while
+ * Built-in sinks, and plugins with `isolation: main`, share the main thread
+ * (other plugins run in threads of their own), so an actor that has been busy for a while
  * yields to the event loop before its next event: a sink whose write blocks
  * (synchronous I/O, a busy plugin) then holds the thread for one write at a
  * time, never for its whole queue, and the other sinks, transcript messages
@@ -18,6 +19,7 @@ import type { OverflowPolicy } from '../pipeline/bounded-queue.js';
 import { Actor } from '../pipeline/actor.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { isSpeakerRevision, type PipelineEvent } from '../model/transcript.js';
+import { releaseSink } from './isolated-plugin-sink.js';
 import { RetryableSinkError, type Sink } from './sink.js';
 
 const ATTEMPTS_FOR_PLAIN_ERRORS = 3;
@@ -106,8 +108,17 @@ export class SinkActor extends Actor<PipelineEvent> {
   }
 
   protected override async onStop(): Promise<void> {
-    await this.sink.flush?.();
-    await this.sink.stop?.();
+    try {
+      await this.sink.flush?.();
+    } finally {
+      // Even after a failed flush: stop releases what the sink holds (an isolated plugin's thread).
+      await this.sink.stop?.();
+    }
+  }
+
+  /** Ends what a sink that never ran, or failed to start, still holds (an isolated plugin's thread); drain() does it otherwise. */
+  async release(): Promise<void> {
+    await releaseSink(this.sink);
   }
 
   /** Abandons retries (second signal): drain() then returns promptly. */

@@ -5,7 +5,8 @@
  * The runner calls start() once, then write() one event at a time (never two
  * at once), flush() when asked to make output durable, and stop() last. Each
  * sink sits behind its own bounded queue on the main thread, so a slow or
- * failing sink fills only its own queue. A write that throws is counted and
+ * failing sink fills only its own queue; a plugin's sink itself runs in a
+ * thread of its own unless its `isolation` is `main` (isolated-plugin-sink.ts). A write that throws is counted and
  * logged and the same event is tried again with backoff: a RetryableSinkError
  * until it succeeds (new events queue meanwhile, and the queue's policy drops
  * when it is full), any other error three times in all before the event is
