@@ -16,6 +16,7 @@ import { sleep } from '../pipeline/backoff.js';
 import type { CaptureDevice } from './devices.js';
 import type { CaptureStats, HostEvent, HostFatal, HostMessage, HostReply, HostRequest, SerializedError } from './audio-host-protocol.js';
 import type { SourceInfo } from './sources/source.js';
+import { threadModule } from '../pipeline/thread-module.js';
 
 const REQUEST_TIMEOUT_MS = 30000;
 
@@ -57,7 +58,7 @@ export class AudioHostClient implements Supervisable {
     this.stopping = false;
     await this.retiring;
     this.pool ??= new Piscina({
-      filename: this.hostModule.href,
+      ...threadModule(this.hostModule),
       minThreads: 1,
       maxThreads: 1,
       // A host is one task that lives as long as the process: never retire the

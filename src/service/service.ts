@@ -32,6 +32,7 @@ import { PipelineRunner } from './pipeline-runner.js';
 import { isEmptyPlan, planReload, type ReloadPlan } from './reload-plan.js';
 import { secretsOf } from './secret-sources.js';
 import { TranscriptHub } from './transcript-hub.js';
+import { threadModule } from '../pipeline/thread-module.js';
 
 /** After a forced stop, how long what was aborted may take to wind down before the service ends anyway. */
 const FORCED_STOP_BOUND_MS = 3000;
@@ -71,7 +72,7 @@ export type ReloadOutcome =
 export function transportPoolOptions(pipelineCount: number, filename: URL): ConstructorParameters<typeof Piscina>[0] {
   const threads = Math.max(1, Math.min(pipelineCount, availableParallelism()));
   return {
-    filename: filename.href,
+    ...threadModule(filename),
     minThreads: threads,
     maxThreads: threads,
     // Pipelines a reload adds beyond the threads share them rather than wait in piscina's queue.

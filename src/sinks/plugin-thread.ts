@@ -18,6 +18,7 @@ import { relayLogLine } from '../service/logger.js';
 import { deserializeError, type ForwardedMethod, type FromPluginHost, type PluginHostTask, type ToPluginHost } from './plugin-bridge.js';
 import { describeSite, PluginLoadError, type PluginSite, type PluginTimeouts } from './plugin-errors.js';
 import type { SinkContext } from './sink.js';
+import { threadModule } from '../pipeline/thread-module.js';
 
 const HOST_MODULE = new URL('./plugin-host.js', import.meta.url);
 /** Beyond the import and create() bounds: time for a new thread to boot and load earshot's own modules. */
@@ -132,7 +133,7 @@ export class PluginThread implements Supervisable {
   private async load(): Promise<ForwardedMethod[]> {
     const { context, timeouts } = this.options;
     const pool = new Piscina({
-      filename: HOST_MODULE.href,
+      ...threadModule(HOST_MODULE),
       minThreads: 0,
       maxThreads: 1,
       concurrentTasksPerWorker: 1,

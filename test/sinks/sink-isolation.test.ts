@@ -25,6 +25,7 @@ import { loadPipelineFile } from '../../src/config/load.js';
 import { PipelineRunner } from '../../src/service/pipeline-runner.js';
 import type { SinkCounters } from '../../src/sinks/sink-actor.js';
 import { V3TurnServer } from '../support/v3-turn-server.js';
+import { threadModule } from '../../src/pipeline/thread-module.js';
 
 const DURATION_MS = 5000;
 const FRAME_MS = 50;
@@ -92,7 +93,7 @@ ${sinks.replaceAll('{tag}', tag)}
   });
   await host.start();
   const pool = new Piscina({
-    filename: new URL('../../src/transport/audio-worker.js', import.meta.url).href,
+    ...threadModule(new URL('../../src/transport/audio-worker.js', import.meta.url)),
     minThreads: 1,
     maxThreads: 1,
     idleTimeout: Infinity,
