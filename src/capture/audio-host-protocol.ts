@@ -43,6 +43,8 @@ export type HostEvent =
   | { type: 'event'; pipeline: string; kind: 'failed'; error: SerializedError; retryInMs: number; attempt: number }
   | { type: 'event'; pipeline: string; kind: 'ended'; error?: SerializedError }
   | { type: 'event'; pipeline: string; kind: 'overflow'; detail: string }
+  /** The server's default source changed and this capture (no `device:`) follows it. */
+  | { type: 'event'; pipeline: string; kind: 'default-source'; from?: string; to: string }
   | { type: 'event'; pipeline: string; kind: 'gap'; gap: CaptureGap }
   | { type: 'stats'; pipelines: Record<string, CaptureStats> };
 

@@ -12,7 +12,9 @@ import { resolve } from 'node:path';
 import type { SourceConfig } from '../config/schema.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from './clock.js';
+import { DefaultSourceWatcher } from './default-source.js';
 import { listCaptureDevices, matchDevice } from './devices.js';
+import { inheritedPulseSourceName } from './portaudio.js';
 import { FrameAssembler, type CaptureGap } from './frame-assembler.js';
 import { FrameRing } from './ring.js';
 import type { CaptureStats, HostEvent, HostMessage, HostRequest } from './audio-host-protocol.js';
@@ -43,6 +45,8 @@ class CaptureChannel implements SourceEvents {
   readonly ring: FrameRing;
   readonly assembler: FrameAssembler;
   private source: CaptureSource | undefined;
+  /** For a capture of the default input: the server's default source, watched. */
+  private defaultSource: DefaultSourceWatcher | undefined;
   private openedAt = 0;
   /** Silence is measured from here at the earliest (this thread itself may have stalled). */
   private watchFrom = 0;
@@ -98,8 +102,29 @@ class CaptureChannel implements SourceEvents {
     }
     this.openedAt = monotonicMs();
     this.stats.state = 'running';
+    if (this.followsDefault && !this.defaultSource) {
+      this.defaultSource = await DefaultSourceWatcher.start((from, to) => this.onDefaultSourceChange(from, to));
+      if (this.closed) this.defaultSource?.close();
+    }
+    if (this.defaultSource?.source) info = { ...info, description: info.description.replace('the default input', `the default input (now ${this.defaultSource.source})`) };
     this.emit({ type: 'event', pipeline: this.pipeline, kind: 'opened', info, restarted });
     return info;
+  }
+
+  /**
+   * A PortAudio capture with no `device:` (and no PULSE_SOURCE inherited)
+   * opens the default input without naming a source: the server moves the
+   * stream when its default source changes. A named device is pinned.
+   */
+  private get followsDefault(): boolean {
+    return this.config.type === 'portaudio' && this.config.device === undefined && inheritedPulseSourceName() === undefined;
+  }
+
+  /** The server is moving our stream: say so, and measure the audio the move costs. */
+  private onDefaultSourceChange(from: string | undefined, to: string): void {
+    if (this.closed) return;
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'default-source', ...(from ? { from } : {}), to });
+    if (this.source instanceof PortAudioSource) this.source.expectLoss(`capture follows the default source: ${from ?? '(none)'} -> ${to}`);
   }
 
   /**
@@ -110,6 +135,7 @@ class CaptureChannel implements SourceEvents {
   async close(endOfStream = true): Promise<void> {
     this.closing.abort();
     this.stats.state = 'closed';
+    this.defaultSource?.close();
     const source = this.source;
     this.source = undefined;
     try {

@@ -21,6 +21,9 @@ export function logCaptureEvent(logger: Logger, event: HostEvent): void {
     case 'overflow':
       log.warn({ detail: event.detail }, `capture device overflow (${event.detail}); the lost audio is measured and recorded as a gap`);
       return;
+    case 'default-source':
+      log.info({ from: event.from, to: event.to }, `capture follows the default source: ${event.from ?? '(none)'} -> ${event.to}`);
+      return;
     case 'gap': {
       const { gap } = event;
       const frames = gap.fromSeq === gap.toSeq ? `frame ${gap.fromSeq}` : `frames ${gap.fromSeq}-${gap.toSeq}`;

@@ -132,6 +132,11 @@ export interface InputStreamOptions {
 
 const inheritedPulseSource = process.env.PULSE_SOURCE;
 
+/** The PulseAudio source this process was started with (PULSE_SOURCE): the default input records it, whatever the server's default. */
+export function inheritedPulseSourceName(): string | undefined {
+  return inheritedPulseSource;
+}
+
 /** One PortAudio input stream delivering 16-bit interleaved PCM. */
 export class PortAudioInput {
   readonly bytesPerBuffer: number;

@@ -41,6 +41,7 @@ export class PortAudioSource implements CaptureSource {
   private input: PortAudioInput | undefined;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
+  private timeline: DeviceTimeline | undefined;
   lastDeliveryMs: number | undefined;
 
   constructor(
@@ -76,6 +77,7 @@ export class PortAudioSource implements CaptureSource {
       const converter = createConverter(format, sample_rate);
       // A pause of a few buffers means our reader stalled (long buffers arrive a second apart anyway).
       const timeline = new DeviceTimeline({ sampleRate: format.sampleRate, channels: format.channels, stallMs: Math.max(1000, 3 * frame_ms) });
+      this.timeline = timeline;
       this.lastDeliveryMs = undefined;
       this.loop = this.readLoop(this.input, timeline, converter, format);
       const name = this.device ? this.device.name : 'the default input';
@@ -95,6 +97,15 @@ export class PortAudioSource implements CaptureSource {
       `${name} cannot be opened with open_format: ${this.config.open_format}; it refused ${refused.join('; ')}` +
         (this.config.open_format === 'requested' ? '. Use open_format: auto to let earshot open its native format and convert.' : ''),
     );
+  }
+
+  /**
+   * Something outside the stream may have cost audio just now (the server is
+   * moving it to another source): the loss is measured as after an overflow
+   * and recorded as a gap with this reason.
+   */
+  expectLoss(reason: string): void {
+    this.timeline?.suspectLoss(reason, monotonicMs());
   }
 
   async stop(): Promise<void> {
