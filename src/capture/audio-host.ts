@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import type { SourceConfig } from '../config/schema.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from './clock.js';
-import { DefaultSourceWatcher } from './default-source.js';
+import { DefaultSourceWatcher, keepStreamOnSource } from './default-source.js';
 import { listCaptureDevices, matchDevice } from './devices.js';
 import { inheritedPulseSourceName } from './portaudio.js';
 import { FrameAssembler, type CaptureGap } from './frame-assembler.js';
@@ -102,7 +102,7 @@ class CaptureChannel implements SourceEvents {
     }
     this.openedAt = monotonicMs();
     this.stats.state = 'running';
-    if (this.followsDefault && !this.defaultSource) {
+    if ((this.followsDefault || this.pinnedPulseSource) && !this.defaultSource) {
       this.defaultSource = await DefaultSourceWatcher.start((from, to) => this.onDefaultSourceChange(from, to));
       if (this.closed) this.defaultSource?.close();
     }
@@ -120,9 +120,30 @@ class CaptureChannel implements SourceEvents {
     return this.config.type === 'portaudio' && this.config.device === undefined && inheritedPulseSourceName() === undefined;
   }
 
-  /** The server is moving our stream: say so, and measure the audio the move costs. */
+  /** The PulseAudio source this capture names (`device:`), which the server must not move it from. */
+  private get pinnedPulseSource(): string | undefined {
+    return this.source instanceof PortAudioSource ? this.source.pulseSource : undefined;
+  }
+
+  /**
+   * A default source change moves every stream on the old default, ours
+   * included even when it named that source (the ALSA plugin cannot ask the
+   * server to keep it there): a named capture is moved back at once; one that
+   * follows the default says so. Either way the audio the move costs is
+   * measured and recorded as a gap.
+   */
   private onDefaultSourceChange(from: string | undefined, to: string): void {
     if (this.closed) return;
+    const source = this.source;
+    if (source instanceof PortAudioSource && source.pulseSource && source.pulseTag) {
+      const { pulseSource, pulseTag } = source;
+      void keepStreamOnSource(pulseTag, pulseSource).then((movedFrom) => {
+        if (movedFrom === undefined || this.source !== source) return;
+        this.emit({ type: 'event', pipeline: this.pipeline, kind: 'device-kept', device: pulseSource, movedTo: movedFrom });
+        source.expectLoss(`the server moved the stream to ${movedFrom} (the default source changed); moved back to ${pulseSource}`);
+      });
+      return;
+    }
     this.emit({ type: 'event', pipeline: this.pipeline, kind: 'default-source', ...(from ? { from } : {}), to });
     if (this.source instanceof PortAudioSource) this.source.expectLoss(`capture follows the default source: ${from ?? '(none)'} -> ${to}`);
   }

@@ -91,3 +91,27 @@ export class DefaultSourceWatcher {
     });
   }
 }
+
+/**
+ * Puts the stream tagged `tag` (InputStreamOptions.pulseTag) back on `source`
+ * if the server moved it elsewhere; returns the source it was moved from, or
+ * undefined when it was where it belongs (or cannot be found).
+ */
+export async function keepStreamOnSource(tag: string, source: string): Promise<string | undefined> {
+  try {
+    const [outputs, sources] = await Promise.all([
+      execFileAsync('pactl', ['--format=json', 'list', 'source-outputs'], { timeout: PACTL_TIMEOUT_MS }),
+      execFileAsync('pactl', ['--format=json', 'list', 'short', 'sources'], { timeout: PACTL_TIMEOUT_MS }),
+    ]);
+    const output = (JSON.parse(outputs.stdout) as { index: number; source: number; properties?: Record<string, string> }[]).find(
+      (o) => o.properties?.['earshot.capture'] === tag,
+    );
+    if (!output) return undefined;
+    const current = (JSON.parse(sources.stdout) as { index: number; name: string }[]).find((s) => s.index === output.source)?.name;
+    if (current === source) return undefined;
+    await execFileAsync('pactl', ['move-source-output', String(output.index), source], { timeout: PACTL_TIMEOUT_MS });
+    return current ?? `source #${output.source}`;
+  } catch {
+    return undefined;
+  }
+}

@@ -26,6 +26,8 @@ const COMMON_FORMATS: AudioFormat[] = [
   { sampleRate: 44100, channels: 1 },
 ];
 
+let streamsTagged = 0;
+
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
 }
@@ -42,6 +44,8 @@ export class PortAudioSource implements CaptureSource {
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
   private timeline: DeviceTimeline | undefined;
+  /** Our stream's tag on a PulseAudio server (InputStreamOptions.pulseTag), for a named PulseAudio source. */
+  readonly pulseTag: string | undefined;
   lastDeliveryMs: number | undefined;
 
   constructor(
@@ -51,7 +55,14 @@ export class PortAudioSource implements CaptureSource {
     private readonly assembler: FrameAssembler,
     private readonly events: SourceEvents,
     private readonly options: PortAudioSourceOptions = {},
-  ) {}
+  ) {
+    this.pulseTag = device?.via ? `${process.pid}-${++streamsTagged}` : undefined;
+  }
+
+  /** The PulseAudio source this capture was opened on by name, if any. */
+  get pulseSource(): string | undefined {
+    return this.device?.via?.pulseSource;
+  }
 
   async start(): Promise<SourceInfo> {
     this.stopping = false;
@@ -68,7 +79,7 @@ export class PortAudioSource implements CaptureSource {
           channels: format.channels,
           framesPerBuffer,
           maxQueue: Math.max(4, Math.ceil(((this.options.nativeQueueSeconds ?? NATIVE_QUEUE_SECONDS) * 1000) / frame_ms)),
-          ...(this.device?.via ? { pulseSource: this.device.via.pulseSource } : {}),
+          ...(this.device?.via ? { pulseSource: this.device.via.pulseSource, pulseTag: this.pulseTag } : {}),
         });
       } catch (error) {
         refused.push(`${describeFormat(format)}: ${(error as Error).message}`);
