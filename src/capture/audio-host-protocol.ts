@@ -43,6 +43,10 @@ export type HostEvent =
   | { type: 'event'; pipeline: string; kind: 'failed'; error: SerializedError; retryInMs: number; attempt: number }
   | { type: 'event'; pipeline: string; kind: 'ended'; error?: SerializedError }
   | { type: 'event'; pipeline: string; kind: 'overflow'; detail: string }
+  /** The server's default source changed and this capture (no `device:`) follows it. */
+  | { type: 'event'; pipeline: string; kind: 'default-source'; from?: string; to: string }
+  /** The server moved this capture's named source's stream to `movedTo` (the default changed); it was moved back. */
+  | { type: 'event'; pipeline: string; kind: 'device-kept'; device: string; movedTo: string }
   | { type: 'event'; pipeline: string; kind: 'gap'; gap: CaptureGap }
   | { type: 'stats'; pipelines: Record<string, CaptureStats> };
 

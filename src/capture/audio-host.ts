@@ -12,7 +12,9 @@ import { resolve } from 'node:path';
 import type { SourceConfig } from '../config/schema.js';
 import { backoffDelay, sleep } from '../pipeline/backoff.js';
 import { monotonicMs } from './clock.js';
+import { DefaultSourceWatcher, keepStreamOnSource } from './default-source.js';
 import { listCaptureDevices, matchDevice } from './devices.js';
+import { inheritedPulseSourceName } from './portaudio.js';
 import { FrameAssembler, type CaptureGap } from './frame-assembler.js';
 import { FrameRing } from './ring.js';
 import type { CaptureStats, HostEvent, HostMessage, HostRequest } from './audio-host-protocol.js';
@@ -43,6 +45,8 @@ class CaptureChannel implements SourceEvents {
   readonly ring: FrameRing;
   readonly assembler: FrameAssembler;
   private source: CaptureSource | undefined;
+  /** For a capture of the default input: the server's default source, watched. */
+  private defaultSource: DefaultSourceWatcher | undefined;
   private openedAt = 0;
   /** Silence is measured from here at the earliest (this thread itself may have stalled). */
   private watchFrom = 0;
@@ -98,8 +102,50 @@ class CaptureChannel implements SourceEvents {
     }
     this.openedAt = monotonicMs();
     this.stats.state = 'running';
+    if ((this.followsDefault || this.pinnedPulseSource) && !this.defaultSource) {
+      this.defaultSource = await DefaultSourceWatcher.start((from, to) => this.onDefaultSourceChange(from, to));
+      if (this.closed) this.defaultSource?.close();
+    }
+    if (this.defaultSource?.source) info = { ...info, description: info.description.replace('the default input', `the default input (now ${this.defaultSource.source})`) };
     this.emit({ type: 'event', pipeline: this.pipeline, kind: 'opened', info, restarted });
     return info;
+  }
+
+  /**
+   * A PortAudio capture with no `device:` (and no PULSE_SOURCE inherited)
+   * opens the default input without naming a source: the server moves the
+   * stream when its default source changes. A named device is pinned.
+   */
+  private get followsDefault(): boolean {
+    return this.config.type === 'portaudio' && this.config.device === undefined && inheritedPulseSourceName() === undefined;
+  }
+
+  /** The PulseAudio source this capture names (`device:`), which the server must not move it from. */
+  private get pinnedPulseSource(): string | undefined {
+    return this.source instanceof PortAudioSource ? this.source.pulseSource : undefined;
+  }
+
+  /**
+   * A default source change moves every stream on the old default, ours
+   * included even when it named that source (the ALSA plugin cannot ask the
+   * server to keep it there): a named capture is moved back at once; one that
+   * follows the default says so. Either way the audio the move costs is
+   * measured and recorded as a gap.
+   */
+  private onDefaultSourceChange(from: string | undefined, to: string): void {
+    if (this.closed) return;
+    const source = this.source;
+    if (source instanceof PortAudioSource && source.pulseSource && source.pulseTag) {
+      const { pulseSource, pulseTag } = source;
+      void keepStreamOnSource(pulseTag, pulseSource).then((movedFrom) => {
+        if (movedFrom === undefined || this.source !== source) return;
+        this.emit({ type: 'event', pipeline: this.pipeline, kind: 'device-kept', device: pulseSource, movedTo: movedFrom });
+        source.expectLoss(`the server moved the stream to ${movedFrom} (the default source changed); moved back to ${pulseSource}`);
+      });
+      return;
+    }
+    this.emit({ type: 'event', pipeline: this.pipeline, kind: 'default-source', ...(from ? { from } : {}), to });
+    if (this.source instanceof PortAudioSource) this.source.expectLoss(`capture follows the default source: ${from ?? '(none)'} -> ${to}`);
   }
 
   /**
@@ -110,6 +156,7 @@ class CaptureChannel implements SourceEvents {
   async close(endOfStream = true): Promise<void> {
     this.closing.abort();
     this.stats.state = 'closed';
+    this.defaultSource?.close();
     const source = this.source;
     this.source = undefined;
     try {

@@ -21,6 +21,12 @@ export function logCaptureEvent(logger: Logger, event: HostEvent): void {
     case 'overflow':
       log.warn({ detail: event.detail }, `capture device overflow (${event.detail}); the lost audio is measured and recorded as a gap`);
       return;
+    case 'default-source':
+      log.info({ from: event.from, to: event.to }, `capture follows the default source: ${event.from ?? '(none)'} -> ${event.to}`);
+      return;
+    case 'device-kept':
+      log.info({ device: event.device, moved_to: event.movedTo }, `capture keeps its device ${event.device}: the server moved it to ${event.movedTo} as the default source changed; moved back`);
+      return;
     case 'gap': {
       const { gap } = event;
       const frames = gap.fromSeq === gap.toSeq ? `frame ${gap.fromSeq}` : `frames ${gap.fromSeq}-${gap.toSeq}`;

@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { getDefaultPulseSource } from './default-source.js';
 import { listPortAudioDevices } from './portaudio.js';
 
 const execFileAsync = promisify(execFile);
@@ -20,6 +21,8 @@ export interface CaptureDevice {
   defaultSampleRate: number;
   /** Looks like a loopback of system audio (BlackHole, CABLE Output, a monitor source...). */
   loopback: boolean;
+  /** The PulseAudio/PipeWire server's current default source (what a pipeline with no `device:` records, and follows). */
+  isDefault?: boolean;
   /** For PulseAudio sources: the PortAudio device to open, with PULSE_SOURCE set to `name`. */
   via?: { portAudioId: number; pulseSource: string };
 }
@@ -44,7 +47,8 @@ export async function listCaptureDevices(): Promise<CaptureDevice[]> {
     }));
   const pulseDevice = devices.find((d) => d.name === 'pulse') ?? devices.find((d) => d.name === 'default');
   if (pulseDevice) {
-    for (const source of await listPulseSources()) {
+    const [sources, defaultSource] = await Promise.all([listPulseSources(), getDefaultPulseSource()]);
+    for (const source of sources) {
       devices.push({
         id: `pulse:${source.name}`,
         name: source.name,
@@ -53,6 +57,7 @@ export async function listCaptureDevices(): Promise<CaptureDevice[]> {
         inputChannels: source.channels,
         defaultSampleRate: source.rate,
         loopback: looksLikeLoopback(source.name, source.description),
+        ...(source.name === defaultSource ? { isDefault: true } : {}),
         via: { portAudioId: pulseDevice.id as number, pulseSource: source.name },
       });
     }
@@ -186,7 +191,7 @@ export function formatDeviceTable(devices: CaptureDevice[]): string {
     d.hostApi,
     String(d.inputChannels),
     String(d.defaultSampleRate),
-    d.loopback ? 'loopback' : '',
+    [d.isDefault ? 'default' : '', d.loopback ? 'loopback' : ''].filter(Boolean).join(', '),
   ]);
   const header = ['ID', 'NAME', 'HOST API', 'IN', 'RATE', ''];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));

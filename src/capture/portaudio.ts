@@ -128,9 +128,33 @@ export interface InputStreamOptions {
    * them up; the audio host shares the process environment (SHARE_ENV).
    */
   pulseSource?: string;
+  /**
+   * A property (`earshot.capture`) the stream carries on the PulseAudio
+   * server (PULSE_PROP), so that we can find it there: the server moves even
+   * a stream opened on a named source when that source stops being the
+   * default, and we move it back.
+   */
+  pulseTag?: string;
 }
 
 const inheritedPulseSource = process.env.PULSE_SOURCE;
+const inheritedPulseProp = process.env.PULSE_PROP;
+
+/** Sets (or, with undefined, removes) an environment variable; returns a function that restores what was there. */
+function setEnv(name: string, value: string | undefined): () => void {
+  const before = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  return () => {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  };
+}
+
+/** The PulseAudio source this process was started with (PULSE_SOURCE): the default input records it, whatever the server's default. */
+export function inheritedPulseSourceName(): string | undefined {
+  return inheritedPulseSource;
+}
 
 /** One PortAudio input stream delivering 16-bit interleaved PCM. */
 export class PortAudioInput {
@@ -147,32 +171,43 @@ export class PortAudioInput {
   /** Opens and starts a stream; rejects with PortAudio's words when the device refuses the format. */
   static open(options: InputStreamOptions): Promise<PortAudioInput> {
     return exclusive('open a stream', () => {
-      const pulseSource = options.pulseSource ?? inheritedPulseSource;
-      if (pulseSource === undefined) delete process.env.PULSE_SOURCE;
-      else process.env.PULSE_SOURCE = pulseSource;
-      const io = loadBinding().create({
-        inOptions: {
-          deviceId: options.deviceId,
-          sampleRate: options.sampleRate,
-          channelCount: options.channels,
-          sampleFormat: 16,
-          framesPerBuffer: options.framesPerBuffer,
-          maxQueue: options.maxQueue,
-          // With closeOnError the native side hands an overflow to our read
-          // (in place of that read's buffer) instead of printing it; we count
-          // it and go on reading. Nothing is closed.
-          closeOnError: true,
-        },
-      });
-      const input = new PortAudioInput(io, options);
+      // Read by the ALSA pulse plugin as the stream connects (during create and start), then
+      // restored: the environment is shared by every thread, and the next open must not inherit ours.
+      const restoreSource = setEnv('PULSE_SOURCE', options.pulseSource ?? inheritedPulseSource);
+      const tag = options.pulseTag === undefined ? undefined : `earshot.capture=${options.pulseTag}`;
+      const restoreProp = setEnv('PULSE_PROP', [inheritedPulseProp, tag].filter(Boolean).join(' ') || undefined);
       try {
-        io.start();
-      } catch (error) {
-        void input.close();
-        throw error;
+        return PortAudioInput.create(options);
+      } finally {
+        restoreProp();
+        restoreSource();
       }
-      return input;
     });
+  }
+
+  private static create(options: InputStreamOptions): PortAudioInput {
+    const io = loadBinding().create({
+      inOptions: {
+        deviceId: options.deviceId,
+        sampleRate: options.sampleRate,
+        channelCount: options.channels,
+        sampleFormat: 16,
+        framesPerBuffer: options.framesPerBuffer,
+        maxQueue: options.maxQueue,
+        // With closeOnError the native side hands an overflow to our read
+        // (in place of that read's buffer) instead of printing it; we count
+        // it and go on reading. Nothing is closed.
+        closeOnError: true,
+      },
+    });
+    const input = new PortAudioInput(io, options);
+    try {
+      io.start();
+    } catch (error) {
+      void input.close();
+      throw error;
+    }
+    return input;
   }
 
   /**

@@ -158,8 +158,15 @@ describe('earshot devices (a real PulseAudio server)', function () {
     const monitor = devices.find((d) => d.name === 'sink48.monitor');
     expect(monitor).to.deep.include({ id: 'pulse:sink48.monitor', hostApi: 'PulseAudio', inputChannels: 2, defaultSampleRate: 48000, loopback: true });
     expect(monitor?.via?.pulseSource).to.equal('sink48.monitor');
-    expect(devices.find((d) => d.name === 'earshot_test.monitor')?.loopback).to.equal(true);
+    expect(devices.find((d) => d.name === 'earshot_test.monitor')).to.deep.include({ loopback: true, isDefault: true });
+    expect(devices.filter((d) => d.isDefault).map((d) => d.name), 'only the default source is marked').to.deep.equal(['earshot_test.monitor']);
     expect(devices.find((d) => d.name === 'pulse')).to.deep.include({ hostApi: 'ALSA', loopback: false });
+  });
+
+  it('the table marks the default source', async () => {
+    const { stdout } = await earshot(['devices'], pulse.env);
+    expect(stdout).to.match(/earshot_test\.monitor .*default, loopback/);
+    expect(stdout).to.match(/sink48\.monitor .*\s loopback/);
   });
 
   it('without a sound server: no devices, and the loopback set-up for each platform', async () => {

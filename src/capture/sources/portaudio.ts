@@ -26,6 +26,8 @@ const COMMON_FORMATS: AudioFormat[] = [
   { sampleRate: 44100, channels: 1 },
 ];
 
+let streamsTagged = 0;
+
 export class CaptureFormatError extends Error {
   override readonly name = 'CaptureFormatError';
 }
@@ -41,6 +43,9 @@ export class PortAudioSource implements CaptureSource {
   private input: PortAudioInput | undefined;
   private stopping = false;
   private loop: Promise<void> = Promise.resolve();
+  private timeline: DeviceTimeline | undefined;
+  /** Our stream's tag on a PulseAudio server (InputStreamOptions.pulseTag), for a named PulseAudio source. */
+  readonly pulseTag: string | undefined;
   lastDeliveryMs: number | undefined;
 
   constructor(
@@ -50,7 +55,14 @@ export class PortAudioSource implements CaptureSource {
     private readonly assembler: FrameAssembler,
     private readonly events: SourceEvents,
     private readonly options: PortAudioSourceOptions = {},
-  ) {}
+  ) {
+    this.pulseTag = device?.via ? `${process.pid}-${++streamsTagged}` : undefined;
+  }
+
+  /** The PulseAudio source this capture was opened on by name, if any. */
+  get pulseSource(): string | undefined {
+    return this.device?.via?.pulseSource;
+  }
 
   async start(): Promise<SourceInfo> {
     this.stopping = false;
@@ -67,7 +79,7 @@ export class PortAudioSource implements CaptureSource {
           channels: format.channels,
           framesPerBuffer,
           maxQueue: Math.max(4, Math.ceil(((this.options.nativeQueueSeconds ?? NATIVE_QUEUE_SECONDS) * 1000) / frame_ms)),
-          ...(this.device?.via ? { pulseSource: this.device.via.pulseSource } : {}),
+          ...(this.device?.via ? { pulseSource: this.device.via.pulseSource, pulseTag: this.pulseTag } : {}),
         });
       } catch (error) {
         refused.push(`${describeFormat(format)}: ${(error as Error).message}`);
@@ -76,6 +88,7 @@ export class PortAudioSource implements CaptureSource {
       const converter = createConverter(format, sample_rate);
       // A pause of a few buffers means our reader stalled (long buffers arrive a second apart anyway).
       const timeline = new DeviceTimeline({ sampleRate: format.sampleRate, channels: format.channels, stallMs: Math.max(1000, 3 * frame_ms) });
+      this.timeline = timeline;
       this.lastDeliveryMs = undefined;
       this.loop = this.readLoop(this.input, timeline, converter, format);
       const name = this.device ? this.device.name : 'the default input';
@@ -95,6 +108,15 @@ export class PortAudioSource implements CaptureSource {
       `${name} cannot be opened with open_format: ${this.config.open_format}; it refused ${refused.join('; ')}` +
         (this.config.open_format === 'requested' ? '. Use open_format: auto to let earshot open its native format and convert.' : ''),
     );
+  }
+
+  /**
+   * Something outside the stream may have cost audio just now (the server is
+   * moving it to another source): the loss is measured as after an overflow
+   * and recorded as a gap with this reason.
+   */
+  expectLoss(reason: string): void {
+    this.timeline?.suspectLoss(reason, monotonicMs());
   }
 
   async stop(): Promise<void> {
