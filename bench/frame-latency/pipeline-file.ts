@@ -2,8 +2,9 @@
  * The pipeline file every variant runs: `pipelines` synthetic sources at
  * real-time pace (silence: the cheapest signal to make, so the figures are
  * earshot's, not the generator's), each streaming to the loopback server. In
- * the blocked-loop condition the first pipeline carries the blocking sink;
- * every other sink is inert.
+ * the blocked-loop condition the first pipeline carries the blocking sink,
+ * on the main thread (`isolation: main`: in its own thread, the default for
+ * plugins, it would block nothing but itself); every other sink is inert.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ export function benchPipelineFile(spec: ScenarioSpec, sourceDurationMs: number):
       `  ${pipelineName(i)}:`,
       `    source: { type: synthetic, signal: silence, duration_ms: ${sourceDurationMs}, frame_ms: ${FRAME_MS}, sample_rate: ${SAMPLE_RATE} }`,
       `    transcriber: { type: assemblyai, api_key: benchmark, url: "${spec.serverUrl}" }`,
-      `    sinks: [ { type: plugin, module: "${BLOCKING_SINK}", options: { block_ms: ${blockMs}, every_ms: ${BLOCK_EVERY_MS} } } ]`,
+      `    sinks: [ { type: plugin, isolation: main, module: "${BLOCKING_SINK}", options: { block_ms: ${blockMs}, every_ms: ${BLOCK_EVERY_MS} } } ]`,
     );
   }
   return loadPipelineText(lines.join('\n') + '\n', join(tmpdir(), 'earshot-bench.yaml'), {});
